@@ -1,0 +1,38 @@
+/* cli.h: the `nzk` program's subcommands and the option helpers they share.
+ * The program is a thin layer over the library: it parses options, calls
+ * library functions, writes results and turns a failure into one line on
+ * stderr ("nzk kernel: error: <reason>") and a non-zero exit. */
+#ifndef NZK_CLI_H
+#define NZK_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes: 0 success, 1 a failed computation or check, 2 bad usage or
+ * bad input. */
+enum { NZK_EXIT_OK = 0, NZK_EXIT_FAIL = 1, NZK_EXIT_USAGE = 2 };
+
+typedef struct {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} nzk_command;
+
+/* The subcommand table, NULL-terminated (nzk.c). */
+extern const nzk_command nzk_commands[];
+
+/* Print "nzk <cmd>: error: <fmt...>" on stderr; returns NZK_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the library's last failure as one line; returns `exit_code`. */
+int cli_library_error(const char *cmd, int exit_code);
+
+/* Strict number parsing for option values: the whole string must parse and
+ * the result must be finite.  On failure they print one line naming the
+ * option and return nonzero. */
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out);
+int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out);
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+
+/* Subcommands (one file each, src/cli/cmd_<name>.c). */
+
+#endif

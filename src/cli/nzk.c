@@ -1,0 +1,48 @@
+/* nzk.c: entry point of the `nzk` program; dispatches to a subcommand. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <gsl/gsl_errno.h>
+
+const nzk_command nzk_commands[] = {
+  {NULL, NULL, NULL},
+};
+
+static void print_help(FILE *out)
+{
+  fprintf(out,
+          "usage: nzk <command> [options]\n\n"
+          "Verifies how models evolve under zeroth-order optimisation: the neural\n"
+          "zeroth-order kernel (NZK), its moment formulas and the training dynamics.\n\n"
+          "commands:\n");
+  for (const nzk_command *c = nzk_commands; c->name; c++)
+    fprintf(out, "  %-10s %s\n", c->name, c->summary);
+  fprintf(out, "\n'nzk <command> --help' describes each command's options.\n"
+               "Environment: NZK_LOG_LEVEL (error, warn, info, debug), NZK_SEED.\n");
+}
+
+int main(int argc, char **argv)
+{
+  /* Library functions report failures through status codes; never abort. */
+  gsl_set_error_handler_off();
+
+  if (argc < 2) {
+    print_help(stderr);
+    return NZK_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    print_help(stdout);
+    return NZK_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("nzk-verify 0.1.0\n");
+    return NZK_EXIT_OK;
+  }
+  for (const nzk_command *c = nzk_commands; c->name; c++)
+    if (strcmp(argv[1], c->name) == 0) return c->run(argc - 1, argv + 1);
+
+  fprintf(stderr, "nzk: error: unknown command '%s' (see 'nzk --help')\n", argv[1]);
+  return NZK_EXIT_USAGE;
+}

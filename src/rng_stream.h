@@ -1,0 +1,30 @@
+/* rng_stream.h: random streams tied to chunks of work (DESIGN.md section 7).
+ *
+ * A computation that needs S draws splits them into fixed chunks (for
+ * instance batches of B draws, or one training run) and gives chunk c the
+ * stream nzk_stream_seed(seed, c).  Which thread or process runs a chunk
+ * then never changes the numbers it sees, so results are bitwise identical
+ * for any thread count.  The generator is GSL's MT19937; the 64-bit
+ * (seed, chunk) pair is mixed by SplitMix64 into its 32-bit seed. */
+#ifndef NZK_RNG_STREAM_H
+#define NZK_RNG_STREAM_H
+
+#include <stdint.h>
+#include <gsl/gsl_rng.h>
+
+/* Independent-looking seed for chunk `chunk` of a computation seeded by
+ * `seed`; never 0 (MT19937 treats 0 as its default seed). */
+unsigned long nzk_stream_seed(uint64_t seed, uint64_t chunk);
+
+/* Allocate a generator positioned at the start of chunk `chunk`.  Returns
+ * NULL (after NZK_FAIL) if memory runs out.  Free with gsl_rng_free. */
+gsl_rng *nzk_stream_alloc(uint64_t seed, uint64_t chunk);
+
+/* Reposition an existing generator at the start of chunk `chunk`. */
+void nzk_stream_reset(gsl_rng *r, uint64_t seed, uint64_t chunk);
+
+/* The seed a program should use: NZK_SEED from the environment if set (and
+ * logged once on stderr, as GSL does for GSL_RNG_SEED), else `fallback`. */
+uint64_t nzk_stream_default_seed(uint64_t fallback);
+
+#endif
