@@ -41,4 +41,33 @@ int nzk_kernel_expected(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z
 /* K = J M J^T for a moment matrix M (p x p, symbolic or dense). */
 int nzk_kernel_sandwich(const gsl_matrix *J, const nzk_moment *M, gsl_matrix *K);
 
+/* --- Monte Carlo accumulation (DESIGN.md section 7) ----------------------
+ *
+ * Every per-draw kernel of the three schemes has the form
+ *   K_s = c_s v_s w_s^T,   v_s = J z_s,  w_s = J zeta_s (w_s = v_s unless pair)
+ * with c_s = 1 (plain), |z_s|^2 (shared) or z_s.zeta_s (pair).  The
+ * accumulator sums K_s and K_s o K_s (entry-wise squares) over batches of
+ * draws with BLAS-3 calls (V^T diag(c) W, and the same on squared entries),
+ * never forming a per-draw n x n matrix, and returns the mean and the
+ * per-entry standard error of the mean.  It is used by the Monte Carlo
+ * estimator and by the checks of kernels realised in training runs.
+ * Implementation: kernel_nzk.c. */
+typedef struct nzk_kacc nzk_kacc;
+
+/* Accumulator for n x n kernels; `batch_max` bounds the rows of V and W
+ * passed per call (scratch is sized for it).  NULL after NZK_FAIL. */
+nzk_kacc *nzk_kacc_alloc(size_t n, size_t batch_max);
+void nzk_kacc_free(nzk_kacc *acc);
+void nzk_kacc_reset(nzk_kacc *acc);
+size_t nzk_kacc_count(const nzk_kacc *acc);
+
+/* Add B draws: V is B x n (row s is v_s), W is B x n or NULL (then w_s =
+ * v_s), c has length B or is NULL (then c_s = 1). */
+int nzk_kacc_add(nzk_kacc *acc, const gsl_matrix *V, const gsl_matrix *W, const double *c);
+
+/* mean = (1/S) sum K_s; se = per-entry standard error of that mean,
+ * sqrt((sum K^2 / S - mean^2) / (S - 1)).  Needs S >= 2.  Either output
+ * may be NULL. */
+int nzk_kacc_result(const nzk_kacc *acc, gsl_matrix *mean, gsl_matrix *se);
+
 #endif
