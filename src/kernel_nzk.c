@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nzk_blas.h"
+#include "rng_stream.h"
 
 static const char *scheme_names[] = {"plain", "pair", "shared"};
 
@@ -309,4 +310,93 @@ int nzk_kacc_result(const nzk_kacc *acc, gsl_matrix *mean, gsl_matrix *se)
     if (se) copy_lower_to_upper(se);
   }
   return 0;
+}
+
+/* --- Monte Carlo estimator --------------------------------------------- */
+
+typedef struct {
+  gsl_matrix *Z;  /* B x p, or 2B x p for the pair scheme */
+  gsl_matrix *V;  /* Z J^T */
+  double *c;      /* B */
+  gsl_rng *r;
+  nzk_kacc *acc;
+} mc_work;
+
+static void mc_work_free(mc_work *w)
+{
+  gsl_matrix_free(w->Z);
+  gsl_matrix_free(w->V);
+  free(w->c);
+  if (w->r) gsl_rng_free(w->r);
+  nzk_kacc_free(w->acc);
+}
+
+static int mc_work_alloc(mc_work *w, size_t n, size_t p, size_t B, int pair)
+{
+  size_t rows = pair ? 2 * B : B;
+  *w = (mc_work){gsl_matrix_alloc(rows, p), gsl_matrix_alloc(rows, n),
+                 malloc(B * sizeof(double)), nzk_stream_alloc(0, 0), nzk_kacc_alloc(n, B)};
+  if (w->Z && w->V && w->c && w->r && w->acc) return 0;
+  mc_work_free(w);
+  return NZK_FAIL(GSL_ENOMEM, "out of memory for Monte Carlo batches (n=%zu, p=%zu, B=%zu)", n,
+                  p, B);
+}
+
+/* One chunk of B draws: sample, V = Z J^T, c_s, accumulate.  For the pair
+ * scheme zeta_s sits in rows B..2B-1 of Z, so [Z; Zeta] J^T is one GEMM. */
+static int mc_chunk(mc_work *w, nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z,
+                    const nzk_dir *zeta, size_t B)
+{
+  const size_t n = J->size1, p = J->size2;
+  const int pair = scheme == NZK_SCHEME_PAIR;
+  const size_t rows = pair ? 2 * B : B;
+  gsl_matrix_view Z = gsl_matrix_submatrix(w->Z, 0, 0, B, p);
+  gsl_matrix_view Zeta = gsl_matrix_submatrix(w->Z, B, 0, B, p);
+  int status = nzk_dir_sample_batch(z, w->r, &Z.matrix);
+  if (!status && pair) status = nzk_dir_sample_batch(zeta, w->r, &Zeta.matrix);
+  if (status) return status;
+
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, (int)p, 1.0,
+              w->Z->data, (int)w->Z->tda, J->data, (int)J->tda, 0.0, w->V->data,
+              (int)w->V->tda);
+  for (size_t s = 0; s < B && scheme != NZK_SCHEME_PLAIN; s++) {
+    const double *zs = gsl_matrix_const_ptr(w->Z, s, 0);
+    const double *other = pair ? gsl_matrix_const_ptr(w->Z, B + s, 0) : zs;
+    w->c[s] = cblas_ddot((int)p, zs, 1, other, 1);
+  }
+  gsl_matrix_view V = gsl_matrix_submatrix(w->V, 0, 0, B, n);
+  gsl_matrix_view W = gsl_matrix_submatrix(w->V, B, 0, B, n);
+  return nzk_kacc_add(w->acc, &V.matrix, pair ? &W.matrix : NULL,
+                      scheme == NZK_SCHEME_PLAIN ? NULL : w->c);
+}
+
+int nzk_kernel_mc(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z, const nzk_dir *zeta,
+                  size_t n_draws, size_t batch, uint64_t seed, gsl_matrix *mean, gsl_matrix *se)
+{
+  const size_t n = J->size1, p = J->size2;
+  if (!zeta) zeta = z;
+  if ((unsigned)scheme > NZK_SCHEME_SHARED)
+    return NZK_FAIL(GSL_EINVAL, "Monte Carlo kernel: unknown scheme %d", (int)scheme);
+  if (nzk_dir_dim(z) != p || nzk_dir_dim(zeta) != p || mean->size1 != n || mean->size2 != n ||
+      (se && (se->size1 != n || se->size2 != n)))
+    return NZK_FAIL(GSL_EBADLEN, "Monte Carlo kernel: J is %zu x %zu, directions have p = %zu, "
+                    "%zu, outputs must be %zu x %zu", n, p, nzk_dir_dim(z), nzk_dir_dim(zeta), n,
+                    n);
+  if (n_draws < 2 || batch == 0)
+    return NZK_FAIL(GSL_EINVAL, "Monte Carlo kernel: needs at least 2 draws and a positive "
+                    "batch size, got S = %zu, B = %zu", n_draws, batch);
+  if (batch > n_draws) batch = n_draws;
+
+  mc_work w;
+  int status = mc_work_alloc(&w, n, p, batch, scheme == NZK_SCHEME_PAIR);
+  if (status) return status;
+  size_t n_chunks = (n_draws + batch - 1) / batch;
+  for (size_t k = 0; k < n_chunks && !status; k++) {
+    size_t B = k + 1 < n_chunks ? batch : n_draws - k * batch;
+    nzk_stream_reset(w.r, seed, k);
+    status = mc_chunk(&w, scheme, J, z, zeta, B);
+  }
+  if (!status) status = nzk_kacc_result(w.acc, mean, se);
+  mc_work_free(&w);
+  return status;
 }
