@@ -170,10 +170,10 @@ static int check_runaway(nzk_trainer *t, double loss, const char *what)
 /* Evaluate f(theta_t), r and the loss once per step. */
 static int refresh_f(nzk_trainer *t)
 {
-  if (t->f_valid) return 0;
   if (t->diverged)
     return NZK_FAIL(GSL_ERUNAWAY, "trainer: run %llu already diverged; init again",
                     (unsigned long long)t->run);
+  if (t->f_valid) return 0;
   int status = nzk_model_forward(t->model, t->theta, t->X, t->f);
   if (status) return status;
   for (size_t i = 0; i < t->n; i++) t->r[i] = t->f[i] - t->y[i];
