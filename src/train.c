@@ -108,7 +108,7 @@ static int alloc_buffers(nzk_trainer *t)
   t->z = malloc(p * sizeof(double));
   t->zeta = malloc(p * sizeof(double));
   t->zbest = malloc(p * sizeof(double));
-  t->rng = nzk_stream_alloc(t->par.seed, 0);
+  t->rng = nzk_stream_alloc_light(t->par.seed, 0);
   if (t->par.kind == NZK_STEP_FO) t->J = gsl_matrix_alloc(n, p);
   if (!t->y || !t->f || !t->fp || !t->fm || !t->r || !t->theta || !t->theta_pm || !t->z ||
       !t->zeta || !t->zbest || !t->rng || (t->par.kind == NZK_STEP_FO && !t->J))
@@ -217,12 +217,17 @@ static int central_difference(nzk_trainer *t, const double *u, double *d)
   for (size_t k = 0; k < p; k++) t->theta_pm[k] = t->theta[k] - eps * u[k];
   if ((status = nzk_model_forward(t->model, t->theta_pm, t->X, t->fm))) return status;
 
-  double diff = 0.0;
-  for (size_t i = 0; i < n; i++)
-    diff += (t->fp[i] - t->fm[i]) * (t->fp[i] + t->fm[i] - 2.0 * t->y[i]);
-  *d = diff / (4.0 * eps * (double)n); /* (L+ - L-) / (2 eps), L+- = |f+- - y|^2 / 2n */
-  t->last.loss_plus = half_mse(t, t->fp);
-  t->last.loss_minus = half_mse(t, t->fm);
+  /* one pass: L+ - L- = (1/2n) sum (f+ - f-)(f+ + f- - 2y), and L+, L- */
+  double diff = 0.0, sp = 0.0, sm = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double ep = t->fp[i] - t->y[i], em = t->fm[i] - t->y[i];
+    diff += (t->fp[i] - t->fm[i]) * (ep + em);
+    sp += ep * ep;
+    sm += em * em;
+  }
+  *d = diff / (4.0 * eps * (double)n); /* (L+ - L-) / (2 eps) */
+  t->last.loss_plus = 0.5 * sp / (double)n;
+  t->last.loss_minus = 0.5 * sm / (double)n;
   if ((status = check_runaway(t, fmax(t->last.loss_plus, t->last.loss_minus), "probe loss")))
     return status;
   if (!isfinite(*d)) return check_runaway(t, *d, "central difference");
@@ -301,7 +306,7 @@ int nzk_trainer_step(nzk_trainer *t)
     return NZK_FAIL(GSL_ERUNAWAY, "trainer: run %llu already diverged; init again",
                     (unsigned long long)t->run);
   if (t->par.kind != NZK_STEP_FO) /* FO draws nothing */
-    nzk_stream_reset(t->rng, t->par.seed, (t->run << 32) + (uint64_t)t->iter);
+    nzk_stream_reset_light(t->rng, t->par.seed, (t->run << 32) + (uint64_t)t->iter);
   int status;
   switch (t->par.kind) {
   case NZK_STEP_FO: status = step_fo(t); break;

@@ -21,8 +21,10 @@
  * own loop and records what it wants.  Workspaces are allocated once; a
  * step never calls malloc (the model's forward should not either).
  *
- * Randomness: step t of run `run` draws its directions from the stream of
- * chunk (run << 32) + t of params.seed (rng_stream.h).  A direction lives
+ * Randomness: step t of run `run` draws its directions from the light
+ * stream (nzk_stream_alloc_light, rng_stream.h) of chunk (run << 32) + t
+ * of params.seed; re-keying it costs nanoseconds, where re-keying MT19937
+ * would cost more than a small model's step.  A direction lives
  * in a workspace during its step only, so any step of any run can be
  * replayed from (seed, run, t) alone; nothing is stored across steps
  * except what nzk_trainer_last exposes until the next step.

@@ -199,7 +199,7 @@ static void check_replay(void)
   for (uint64_t k = 0; k < 30; k++) {
     nzk_trainer_step(t);
     const nzk_step_info *in = nzk_trainer_last(t);
-    gsl_rng *r = nzk_stream_alloc(par.seed, (5ULL << 32) + k);
+    gsl_rng *r = nzk_stream_alloc_light(par.seed, (5ULL << 32) + k);
     nzk_dir_sample(z, r, zz);
     nzk_dir_sample(z, r, zeta);
     gsl_rng_free(r);
@@ -235,7 +235,7 @@ static void check_best_of_k(void)
     nzk_trainer_loss(t, &L0);
     cblas_dgemv(CblasRowMajor, CblasTrans, (int)fx.n, (int)fx.d, 1.0 / (double)fx.n,
                 fx.X->data, (int)fx.X->tda, r, 1, 0.0, g, 1);
-    gsl_rng *rng = nzk_stream_alloc(par.seed, (2ULL << 32) + s);
+    gsl_rng *rng = nzk_stream_alloc_light(par.seed, (2ULL << 32) + s);
     for (size_t k = 0; k < par.best_k; k++) {
       nzk_dir_sample(z, rng, u);
       double dk = cblas_ddot(4, u, 1, g, 1);
