@@ -20,12 +20,18 @@
  * GSL_EDOM on a zero row (a network whose output does not depend on its
  * parameters at x_i cannot be normalised).
  *
- * The model caches J0 and f0 for the inputs X0 given at allocation
- * (memory n p doubles).  forward and jacobian on the same inputs (same
- * shape and entries) use the cache: forward is one GEMV.  On other inputs
- * they recompute J(X; theta0) and f(X; theta0) with the base model at
- * every call (n p doubles of temporary memory), which is correct but
- * slow; that path exists for evaluation, not for training. */
+ * Storage.  When the base model is an MLP (model_mlp.h), products Jh0 v
+ * come from its tangent (forward mode, twice the cost of a forward pass,
+ * memory O(n sum of widths)) and J0 is never stored: a 2-1024-1024-1
+ * network has p = 1.05e6, and J0 on n = 200 inputs would take 1.7 GB.  The
+ * Jacobian is then recomputed at theta0 whenever it is asked for (FO
+ * training asks at every step).  Any other base model gets J0 cached (n p
+ * doubles) and forward is one GEMV.
+ * Inputs.  forward and jacobian on the inputs X0 given at allocation (same
+ * shape and entries) use the cache; on other inputs they linearize afresh
+ * at theta0 (one tangent or one Jacobian per call), which is correct but
+ * slower: that path is for evaluation, not training.  Row normalisation
+ * on other inputs uses those inputs' own row norms. */
 #ifndef NZK_MODEL_LINEARIZED_H
 #define NZK_MODEL_LINEARIZED_H
 
@@ -45,14 +51,17 @@ const char *nzk_lin_variant_name(nzk_lin_variant variant);
  * selects Jh0 = D^-1 J0.  Returns NULL after NZK_FAIL: the base model's
  * status, GSL_EBADLEN (X0 does not have base->d columns), GSL_EDOM (a
  * zero Jacobian row with normalisation), GSL_ENOMEM.  The model's name is
- * "linearized". */
+ * "linearized".  Allocation evaluates J(X0; theta0) once (n p doubles,
+ * freed again when the base is an MLP). */
 nzk_model *nzk_linearized_alloc(nzk_model *base, const double *theta0, const gsl_matrix *X0,
                                 nzk_lin_variant variant, int normalise_rows);
 
-/* The cached Jh0 (n x p) and the initial outputs f_lin(X0; theta0)
- * (length n: f0 for offset, Jh0 theta0 for paper); NULL if m is not a
- * linearized model.  Owned by the model. */
-const gsl_matrix *nzk_linearized_jacobian0(const nzk_model *m);
+/* The initial outputs f_lin(X0; theta0) (length n: f0 for offset, Jh0
+ * theta0 for paper); NULL if m is not a linearized model.  Owned by m. */
 const double *nzk_linearized_f_init(const nzk_model *m);
+
+/* 1 if m keeps a stored J0 (base not an MLP), 0 if it uses the MLP tangent,
+ * -1 if m is not a linearized model. */
+int nzk_linearized_stores_jacobian(const nzk_model *m);
 
 #endif

@@ -344,3 +344,99 @@ const nzk_mlp_spec *nzk_mlp_spec_of(const nzk_model *m)
   if (!m || m->name != mlp_name) return NULL;
   return &((const nzk_mlp *)m)->spec;
 }
+
+/* --- tangent ------------------------------------------------------------ */
+
+struct nzk_mlp_tangent {
+  nzk_mlp *net;  /* private copy of the network (its own scratch) */
+  double *theta0;
+  gsl_matrix *X0;
+  double *f0;     /* length n */
+  double *Adot, *Hdot; /* n x max width each */
+};
+
+void nzk_mlp_tangent_free(nzk_mlp_tangent *t)
+{
+  if (!t) return;
+  if (t->net) mlp_free(&t->net->base);
+  free(t->theta0);
+  if (t->X0) gsl_matrix_free(t->X0);
+  free(t->f0);
+  free(t->Adot);
+  free(t->Hdot);
+  free(t);
+}
+
+nzk_mlp_tangent *nzk_mlp_tangent_alloc(const nzk_model *mlp, const double *theta0,
+                                       const gsl_matrix *X0)
+{
+  const nzk_mlp_spec *spec = nzk_mlp_spec_of(mlp);
+  if (!spec) {
+    NZK_FAIL(GSL_EINVAL, "MLP tangent: the model is '%s', not an MLP", mlp ? mlp->name : "NULL");
+    return NULL;
+  }
+  const size_t n = X0->size1, p = mlp->p;
+  size_t wmax = 1;
+  for (size_t l = 0; l <= spec->n_layers; l++) wmax = spec->widths[l] > wmax ? spec->widths[l] : wmax;
+  nzk_mlp_tangent *t = calloc(1, sizeof *t);
+  if (!t) goto nomem;
+  t->net = (nzk_mlp *)nzk_mlp_alloc(spec);
+  t->theta0 = malloc(p * sizeof *t->theta0);
+  t->X0 = gsl_matrix_alloc(n ? n : 1, X0->size2);
+  t->f0 = malloc((n ? n : 1) * sizeof *t->f0);
+  t->Adot = malloc((n ? n : 1) * wmax * sizeof *t->Adot);
+  t->Hdot = malloc((n ? n : 1) * wmax * sizeof *t->Hdot);
+  if (!t->net || !t->theta0 || !t->X0 || !t->f0 || !t->Adot || !t->Hdot) goto nomem;
+  memcpy(t->theta0, theta0, p * sizeof *t->theta0);
+  if (n == 0 || X0->size2 != spec->widths[0]) {
+    NZK_FAIL(GSL_EBADLEN, "MLP tangent: X0 is %zu x %zu, need at least one row and %zu columns", n,
+             X0->size2, spec->widths[0]);
+    nzk_mlp_tangent_free(t);
+    return NULL;
+  }
+  gsl_matrix_memcpy(t->X0, X0);
+  if (mlp_forward(&t->net->base, t->theta0, t->X0, t->f0)) {
+    nzk_mlp_tangent_free(t);
+    return NULL;
+  }
+  return t;
+nomem:
+  NZK_FAIL(GSL_ENOMEM, "MLP tangent: out of memory");
+  nzk_mlp_tangent_free(t);
+  return NULL;
+}
+
+const double *nzk_mlp_tangent_f0(const nzk_mlp_tangent *t) { return t->f0; }
+
+/* Adot = s_l (Hdot_prev W_l^T + Hprev V_l^T) + beta 1 vb^T for layer l;
+ * Hdot_prev is NULL for the first layer (the inputs do not move). */
+static void tangent_layer(const nzk_mlp_tangent *t, size_t l, const double *v,
+                          const double *Hdot_prev, const double *Hprev, size_t ld_prev)
+{
+  const nzk_mlp *m = t->net;
+  const size_t n = t->X0->size1, in = m->spec.widths[l - 1], out = m->spec.widths[l];
+  const double *vb = v + m->b_off[l];
+  for (size_t i = 0; i < n; i++)
+    for (size_t o = 0; o < out; o++) t->Adot[i * out + o] = m->beta * vb[o];
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, m->s[l], Hprev,
+              (int)ld_prev, v + m->w_off[l], (int)in, 1.0, t->Adot, (int)out);
+  if (Hdot_prev)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, m->s[l],
+                Hdot_prev, (int)in, t->theta0 + m->w_off[l], (int)in, 1.0, t->Adot, (int)out);
+}
+
+void nzk_mlp_tangent_apply(nzk_mlp_tangent *t, const double *v, double *jv)
+{
+  const nzk_mlp *m = t->net;
+  const size_t n = t->X0->size1, L = m->spec.n_layers;
+  for (size_t l = 1; l <= L; l++) {
+    const double *Hprev = l > 1 ? m->H[l - 1] : t->X0->data;
+    const size_t ld_prev = l > 1 ? m->spec.widths[l - 1] : t->X0->tda;
+    tangent_layer(t, l, v, l > 1 ? t->Hdot : NULL, Hprev, ld_prev);
+    if (l == L) break;
+    const size_t w = m->spec.widths[l];
+    const double *A = m->A[l], *H = m->H[l];
+    for (size_t k = 0; k < n * w; k++) t->Hdot[k] = act_slope(m->spec.act, A[k], H[k]) * t->Adot[k];
+  }
+  memcpy(jv, t->Adot, n * sizeof *jv);
+}

@@ -92,4 +92,29 @@ const nzk_mlp_spec *nzk_mlp_spec_of(const nzk_model *m);
  * NTK N(0, 1) (GSL's ziggurat sampler).  GSL_EINVAL for an invalid spec. */
 int nzk_mlp_init(const nzk_mlp_spec *spec, gsl_rng *r, double *theta);
 
+/* --- tangent (forward-mode) products ----------------------------------
+ *
+ * The tangent of an MLP at theta0 on inputs X0 computes J0 v =
+ * J(X0; theta0) v for any v (length p) without forming J0, by forward-mode
+ * differentiation with the activations at theta0 cached:
+ *   Adot_1 = s_1 X0 V_1^T + beta 1 vb_1^T
+ *   Adot_l = s_l (Hdot_{l-1} W_l^T + H_{l-1} V_l^T) + beta 1 vb_l^T,
+ *   Hdot_l = act'(A_l) o Adot_l,          J0 v = Adot_L,
+ * where V_l, vb_l are the weight and bias blocks of v.  Cost: two GEMMs
+ * per layer (twice a forward pass), memory O(n sum_l w_l), against n p
+ * doubles and a memory-bound GEMV for a stored J0; this is what makes
+ * linearized networks of width 1024 cheap (model_linearized.h). */
+typedef struct nzk_mlp_tangent nzk_mlp_tangent;
+
+/* Tangent of the MLP `mlp` at theta0 (copied) on X0 (copied).  NULL after
+ * NZK_FAIL: GSL_EINVAL if mlp is not an MLP, GSL_EBADLEN on X0's width,
+ * GSL_ENOMEM. */
+nzk_mlp_tangent *nzk_mlp_tangent_alloc(const nzk_model *mlp, const double *theta0,
+                                       const gsl_matrix *X0);
+void nzk_mlp_tangent_free(nzk_mlp_tangent *t);
+/* jv (length n) = J(X0; theta0) v. */
+void nzk_mlp_tangent_apply(nzk_mlp_tangent *t, const double *v, double *jv);
+/* f(X0; theta0) (length n), owned by t. */
+const double *nzk_mlp_tangent_f0(const nzk_mlp_tangent *t);
+
 #endif

@@ -122,6 +122,44 @@ static void check_fd(const char *widths, nzk_activation act, nzk_parametrisation
   nzk_model_free(m);
 }
 
+/* The tangent's J0 v equals the backprop Jacobian times v, and its f0 the
+ * forward pass, for both activations. */
+static void check_tangent(uint64_t seed)
+{
+  for (int a = 0; a < 2; a++) {
+    nzk_mlp_spec s = make_spec("5,12,7,3,1", (nzk_activation)a, NZK_PARAM_NTK);
+    nzk_model *m = nzk_mlp_alloc(&s);
+    gsl_rng *r = nzk_stream_alloc(seed, 5);
+    const size_t n = 8, p = m->p;
+    gsl_matrix *block, *X = awkward_inputs(r, n, 5, &block), *J = gsl_matrix_alloc(n, p);
+    double *theta = malloc(p * sizeof *theta), *v = malloc(p * sizeof *v);
+    double jv[8], want[8], f[8], err = 0, scale = 0;
+    nzk_mlp_init(&s, r, theta);
+    for (size_t k = 0; k < p; k++) v[k] = gsl_rng_uniform(r) - 0.5;
+    nzk_mlp_tangent *t = nzk_mlp_tangent_alloc(m, theta, X);
+    nzk_model_jacobian(m, theta, X, J);
+    nzk_model_forward(m, theta, X, f);
+    nzk_mlp_tangent_apply(t, v, jv);
+    for (size_t i = 0; i < n; i++) {
+      want[i] = 0;
+      for (size_t k = 0; k < p; k++) want[i] += gsl_matrix_get(J, i, k) * v[k];
+      err = fmax(err, fabs(jv[i] - want[i]));
+      scale = fmax(scale, fabs(want[i]));
+      err = fmax(err, fabs(nzk_mlp_tangent_f0(t)[i] - f[i]));
+    }
+    vt_abs(err, 0.0, 16.0 * (double)p * DBL_EPSILON * (scale + 1), "tangent J0 v = J v and "
+           "f0 = f for 5-12-7-3-1 %s (p=%zu)", nzk_activation_name((nzk_activation)a), p);
+    nzk_mlp_tangent_free(t);
+    free(theta);
+    free(v);
+    free(X);
+    gsl_matrix_free(block);
+    gsl_matrix_free(J);
+    gsl_rng_free(r);
+    nzk_model_free(m);
+  }
+}
+
 /* Forward of all rows at once equals forward row by row (different GEMM
  * shapes, so to rounding), and a larger batch after a smaller one works
  * (the scratch grows). */
@@ -265,6 +303,7 @@ int main(void)
       for (size_t k = 0; k < 4; k++)
         check_fd(archs[k], (nzk_activation)a, (nzk_parametrisation)pz, 7, seed + k, k == 0);
   check_fd("64,10,5,1", NZK_ACT_RELU, NZK_PARAM_STANDARD, 9, seed, 1);
+  check_tangent(seed);
   check_batching(seed);
   check_param_scaling(seed);
   check_init(seed);

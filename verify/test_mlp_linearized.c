@@ -11,7 +11,10 @@
  *    J0 theta0 = L f(theta0) (exact), so the variant's initial function is
  *    L times the network's.
  *  - normalised rows have unit norm (NTK diagonal = 1).
- *  - inputs other than X0 are linearized afresh (slow path).
+ *  - inputs other than X0 are linearized afresh.
+ *  - the two storage paths (MLP tangent, stored Jacobian for any other
+ *    model; the latter reached through a wrapper model) agree for both
+ *    variants, with and without normalised rows, on X0 and other inputs.
  *  - kernels: NTK = J J^T; shared expected NZK with N(0, s^2) entries =
  *    (p+2) s^4 NTK; the linearized model's kernels equal the network's at
  *    theta0 and do not move with theta; rel. change and gap formulas. */
@@ -225,6 +228,73 @@ static void check_other_inputs(uint64_t seed)
   free_fixture(&fx);
 }
 
+/* A model that hides an MLP behind another name, so the linearization
+ * takes its stored-Jacobian path. */
+typedef struct {
+  nzk_model base;
+  nzk_model *inner;
+} wrapped;
+
+static int wrapped_forward(nzk_model *self, const double *theta, const gsl_matrix *X, double *f)
+{
+  return nzk_model_forward(((wrapped *)self)->inner, theta, X, f);
+}
+
+static int wrapped_jacobian(nzk_model *self, const double *theta, const gsl_matrix *X,
+                            gsl_matrix *J)
+{
+  return nzk_model_jacobian(((wrapped *)self)->inner, theta, X, J);
+}
+
+static void wrapped_free(nzk_model *self) { (void)self; }
+
+static double rel_diff(const double *a, const double *b, size_t n)
+{
+  return max_abs_diff(a, b, n) / (max_abs(b, n) + 1e-300);
+}
+
+/* Tangent path and stored path give the same model. */
+static void check_paths(uint64_t seed)
+{
+  fixture fx = make_fixture("3,11,6,1", NZK_ACT_TANH, NZK_PARAM_NTK, 10, seed);
+  wrapped w = {{"wrapped", fx.net->p, fx.net->d, wrapped_forward, wrapped_jacobian, wrapped_free},
+               fx.net};
+  const size_t n = 10, p = fx.net->p;
+  gsl_matrix *X1 = gsl_matrix_alloc(4, 3);
+  for (size_t k = 0; k < 12; k++) X1->data[k] = 0.61 - 0.13 * (double)k;
+  double *th = malloc(p * sizeof *th), a[10], b[10];
+  for (size_t k = 0; k < p; k++) th[k] = fx.theta0[k] + 0.2 * cos(1.7319 * (double)k);
+  gsl_matrix *Ja = gsl_matrix_alloc(n, p), *Jb = gsl_matrix_alloc(n, p);
+  const double tol = 16.0 * (double)p * DBL_EPSILON;
+  for (int v = 0; v < 2; v++)
+    for (int nr = 0; nr < 2; nr++) {
+      nzk_model *la = nzk_linearized_alloc(fx.net, fx.theta0, fx.X, (nzk_lin_variant)v, nr);
+      nzk_model *lb = nzk_linearized_alloc(&w.base, fx.theta0, fx.X, (nzk_lin_variant)v, nr);
+      const char *vn = nzk_lin_variant_name((nzk_lin_variant)v);
+      vt_ok(nzk_linearized_stores_jacobian(la) == 0 && nzk_linearized_stores_jacobian(lb) == 1,
+            "%s%s: MLP base uses the tangent, other bases store J0", vn, nr ? " normalised" : "");
+      nzk_model_forward(la, th, fx.X, a);
+      nzk_model_forward(lb, th, fx.X, b);
+      vt_abs(rel_diff(a, b, n), 0.0, tol, "%s%s: tangent forward = stored-J forward on X0", vn,
+             nr ? " normalised" : "");
+      nzk_model_forward(la, th, X1, a);
+      nzk_model_forward(lb, th, X1, b);
+      vt_abs(rel_diff(a, b, 4), 0.0, tol, "%s%s: the same on other inputs", vn,
+             nr ? " normalised" : "");
+      nzk_model_jacobian(la, th, fx.X, Ja);
+      nzk_model_jacobian(lb, th, fx.X, Jb);
+      vt_abs(rel_diff(Ja->data, Jb->data, n * p), 0.0, tol, "%s%s: Jacobians agree", vn,
+             nr ? " normalised" : "");
+      nzk_model_free(la);
+      nzk_model_free(lb);
+    }
+  free(th);
+  gsl_matrix_free(X1);
+  gsl_matrix_free(Ja);
+  gsl_matrix_free(Jb);
+  free_fixture(&fx);
+}
+
 /* NTK and expected NZK through nzk_network_kernel. */
 static void check_kernels(uint64_t seed)
 {
@@ -304,6 +374,7 @@ int main(void)
   check_paper_euler(seed);
   check_normalised(seed);
   check_other_inputs(seed);
+  check_paths(seed);
   check_kernels(seed);
   check_errors(seed);
   return vt_finish();
