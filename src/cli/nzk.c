@@ -6,6 +6,7 @@
 #include <gsl/gsl_errno.h>
 
 const nzk_command nzk_commands[] = {
+  {"kernel", "T1: Monte Carlo NZK against its moment formula", cmd_kernel},
   {NULL, NULL, NULL},
 };
 
