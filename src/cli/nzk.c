@@ -6,6 +6,7 @@
 #include <gsl/gsl_errno.h>
 
 const nzk_command nzk_commands[] = {
+  {"train", "train a linear model by FO, ZO, kernel GD and the closed form", cmd_train},
   {NULL, NULL, NULL},
 };
 
