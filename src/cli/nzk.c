@@ -7,6 +7,7 @@
 
 const nzk_command nzk_commands[] = {
   {"kernel", "T1: Monte Carlo NZK against its moment formula", cmd_kernel},
+  {"train", "train a linear model by FO, ZO, kernel GD and the closed form", cmd_train},
   {NULL, NULL, NULL},
 };
 
