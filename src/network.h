@@ -23,6 +23,7 @@
 #include "law.h"
 #include "model.h"
 #include "model_mlp.h"
+#include "train.h"
 
 typedef enum {
   NZK_METHOD_FO = 0,
@@ -58,6 +59,30 @@ double nzk_kernel_rel_change(const gsl_matrix *K0, const gsl_matrix *K1);
 
 /* |f_full - f_lin| / |f_lin - y| over n entries (NaN if f_lin = y). */
 double nzk_function_gap(const double *f_full, const double *f_lin, const double *y, size_t n);
+
+/* --- realised kernels along a run (T2 on networks) ----------------------
+ *
+ * Drive an initialised ZO trainer (train.h) for `steps` steps over
+ * `model` (the trainer's model) on X; for each of the last `window`
+ * steps add the kernel realised by that step's draws at the parameters it
+ * started from,
+ *   K_t = coef_t (J_t z_t)(J_t zeta_t)^T,   J_t = J(X; theta_t),
+ * to acc (kernel.h; n x n, allocated with batch_max >= 64).  For a model linear in theta
+ * J_t is constant, the draws are independent of it, and the mean of K_t
+ * estimates the expected kernel of DESIGN.md section 2 without bias (T2);
+ * for a network, J_t drifts and the window mean is the expected kernel
+ * averaged along the trajectory instead.  If K_avg (n x n) is not NULL it
+ * receives that average, (1/window) sum_t E K(theta_t), the expected
+ * kernel of `scheme` under the laws z, zeta (zeta NULL = z's, as for the
+ * trainer) at each recorded theta_t; the window mean of K_t is an
+ * unbiased estimate of it for any model, since step t's draws are
+ * independent of theta_t.  One Jacobian (and one expected kernel) per
+ * recorded step.  Returns 0, GSL_EINVAL (window > steps, an FO trainer,
+ * K_avg without z), GSL_EBADLEN, or the status of a step (GSL_ERUNAWAY),
+ * of the model or of the expected kernel. */
+int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_matrix *X,
+                                 size_t steps, size_t window, nzk_kacc *acc, nzk_scheme scheme,
+                                 const nzk_dir *z, const nzk_dir *zeta, gsl_matrix *K_avg);
 
 /* --- step sizes ---------------------------------------------------------
  *

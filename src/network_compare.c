@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <gsl/gsl_blas.h>
 #include <string.h>
 
 int nzk_eta_policy_parse(const char *name, nzk_eta_policy *policy)
@@ -37,6 +38,83 @@ int nzk_method_eta(nzk_method method, nzk_eta_policy policy, double eta, const n
   const double p = (double)nzk_dir_dim(z), D = (p - 1) * a2 * a2 + a4;
   *eta_out = method == NZK_METHOD_PLAIN ? eta / a2 : eta / D;
   return 0;
+}
+
+/* Flush the B buffered rows of V (and W) into acc. */
+static int kacc_flush(nzk_kacc *acc, gsl_matrix *V, gsl_matrix *W, const double *c, size_t B,
+                      int pair)
+{
+  if (B == 0) return 0;
+  gsl_matrix_view v = gsl_matrix_submatrix(V, 0, 0, B, V->size2);
+  gsl_matrix_view w = gsl_matrix_submatrix(W, 0, 0, B, W->size2);
+  return nzk_kacc_add(acc, &v.matrix, pair ? &w.matrix : NULL, c);
+}
+
+/* K_avg += E K(theta_t) / window for the Jacobian J (Ktmp: n x n scratch). */
+static int add_expected(gsl_matrix *K_avg, gsl_matrix *Ktmp, const gsl_matrix *J,
+                        nzk_scheme scheme, const nzk_dir *z, const nzk_dir *zeta, size_t window)
+{
+  int status = nzk_kernel_expected(scheme, J, z, zeta, Ktmp);
+  if (!status) gsl_matrix_scale(Ktmp, 1.0 / (double)window);
+  if (!status) gsl_matrix_add(K_avg, Ktmp);
+  return status;
+}
+
+int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_matrix *X,
+                                 size_t steps, size_t window, nzk_kacc *acc, nzk_scheme scheme,
+                                 const nzk_dir *z, const nzk_dir *zeta, gsl_matrix *K_avg)
+{
+  const size_t n = X->size1, p = model->p, Bmax = 64;
+  if (nzk_trainer_n(t) != n || nzk_trainer_p(t) != p)
+    return NZK_FAIL(GSL_EBADLEN, "realised kernels: trainer has n = %zu, p = %zu; model and X "
+                    "give %zu, %zu", nzk_trainer_n(t), nzk_trainer_p(t), n, p);
+  if (window > steps || window == 0)
+    return NZK_FAIL(GSL_EINVAL, "realised kernels: window %zu, expected 1 to %zu steps", window,
+                    steps);
+  if (K_avg && (!z || K_avg->size1 != n || K_avg->size2 != n))
+    return NZK_FAIL(GSL_EINVAL, "realised kernels: K_avg needs a direction law and n x n shape");
+  gsl_matrix *Ktmp = K_avg ? gsl_matrix_alloc(n, n) : NULL;
+  if (K_avg) gsl_matrix_set_zero(K_avg);
+  gsl_matrix *J = gsl_matrix_alloc(n, p), *V = gsl_matrix_alloc(Bmax, n);
+  gsl_matrix *W = gsl_matrix_alloc(Bmax, n);
+  double *theta = malloc(p * sizeof *theta), c[64];
+  int status = (!J || !V || !W || !theta || (K_avg && !Ktmp)) ? NZK_FAIL(GSL_ENOMEM, "realised kernels: out of "
+                                                     "memory (n = %zu, p = %zu)", n, p) : 0;
+  size_t B = 0;
+  int pair = 0;
+  for (size_t k = 0; k < steps && !status; k++) {
+    const int rec = k >= steps - window;
+    if (rec) {
+      memcpy(theta, nzk_trainer_theta(t), p * sizeof *theta);
+      status = nzk_model_jacobian(model, theta, X, J);
+      if (!status && K_avg) status = add_expected(K_avg, Ktmp, J, scheme, z, zeta, window);
+    }
+    if (!status) status = nzk_trainer_step(t);
+    if (status || !rec) continue;
+    const nzk_step_info *info = nzk_trainer_last(t);
+    if (!info->zeta) {
+      status = NZK_FAIL(GSL_EINVAL, "realised kernels: the trainer is not a ZO trainer");
+      break;
+    }
+    pair = info->zeta != info->z;
+    gsl_vector_const_view z = gsl_vector_const_view_array(info->z, p);
+    gsl_vector_const_view zeta = gsl_vector_const_view_array(info->zeta, p);
+    gsl_vector_view v = gsl_matrix_row(V, B), w = gsl_matrix_row(W, B);
+    gsl_blas_dgemv(CblasNoTrans, 1.0, J, &z.vector, 0.0, &v.vector);
+    if (pair) gsl_blas_dgemv(CblasNoTrans, 1.0, J, &zeta.vector, 0.0, &w.vector);
+    c[B++] = info->coef;
+    if (B == Bmax) {
+      status = kacc_flush(acc, V, W, c, B, pair);
+      B = 0;
+    }
+  }
+  if (!status) status = kacc_flush(acc, V, W, c, B, pair);
+  if (J) gsl_matrix_free(J);
+  if (Ktmp) gsl_matrix_free(Ktmp);
+  if (V) gsl_matrix_free(V);
+  if (W) gsl_matrix_free(W);
+  free(theta);
+  return status;
 }
 
 void nzk_compare_params_default(nzk_compare_params *par)
