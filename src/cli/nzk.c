@@ -6,6 +6,7 @@
 #include <gsl/gsl_errno.h>
 
 const nzk_command nzk_commands[] = {
+  {"datasets", "list the image data sets, or draw and preprocess a two-class set", cmd_datasets},
   {NULL, NULL, NULL},
 };
 
