@@ -43,6 +43,9 @@ static int gz_fail(gzFile f, const char *path)
   if (errnum == Z_ERRNO) return NZK_FAIL(GSL_EFAILED, "%s: read error: %s", path, strerror(errno));
   if (errnum == Z_BUF_ERROR)
     return NZK_FAIL(GSL_EFAILED, "%s: truncated gzip stream (unexpected end of file)", path);
+  /* zlib's message starts with the file name: keep only its reason */
+  size_t n = strlen(path);
+  if (strncmp(msg, path, n) == 0 && msg[n] == ':') msg += n + (msg[n + 1] == ' ' ? 2 : 1);
   return NZK_FAIL(GSL_EFAILED, "%s: corrupt gzip data (%s)", path, msg);
 }
 

@@ -207,6 +207,12 @@ static int write_pair(const nzk_pair *p, const char *prefix)
     gsl_matrix_set(M, i, 1, (double)p->index[i]);
     for (size_t j = 0; j < d; j++) gsl_matrix_set(M, i, j + 2, gsl_matrix_get(p->X, i, j));
   }
+  snprintf(path, sizeof path, "%s", prefix);
+  char *slash = strrchr(path, '/');
+  if (slash && slash != path) {
+    *slash = '\0';
+    if ((rc = nzk_mkdir_p(path))) goto done;
+  }
   snprintf(path, sizeof path, "%s.csv", prefix);
   if ((rc = nzk_csv_write_matrix(path, header, M))) goto done;
   json_t *doc = pair_json(p);
