@@ -250,7 +250,8 @@ static int tiny_list_class(nzk_imageset *s, tiny_state *st, size_t k)
   closedir(d);
   if (!rc) qsort(names, n, sizeof *names, cmp_names);
   for (size_t i = 0; i < n; i++) {
-    if (!rc && (size_t)snprintf(rel, sizeof rel, "train/%s/images/%s", wnid, names[i]) >= sizeof rel)
+    int len = snprintf(rel, sizeof rel, "train/%s/images/%s", wnid, names[i]);
+    if (!rc && (len < 0 || (size_t)len >= sizeof rel))
       rc = NZK_FAIL(GSL_EFAILED, "%s/%s: path too long", dir, names[i]);
     if (!rc) rc = tiny_push(s, st, rel, k);
     free(names[i]);

@@ -534,7 +534,10 @@ static void check_pair(uint64_t seed)
   check_pair_rows(&a);
   int same = gsl_matrix_equal(a.X, b.X) && gsl_vector_equal(a.y, b.y);
   size_t differ = 0;
-  for (size_t i = 0; i < a.n; i++) same &= a.index[i] == b.index[i], differ += a.index[i] != c.index[i];
+  for (size_t i = 0; i < a.n; i++) {
+    same &= a.index[i] == b.index[i];
+    differ += a.index[i] != c.index[i];
+  }
   vt_ok(same, "same seed %llu: same draw, same order, same features", (unsigned long long)seed);
   vt_ok(differ > 100, "seed %llu vs %llu: %zu of 200 rows differ", (unsigned long long)seed,
         (unsigned long long)seed + 1, differ);
