@@ -203,14 +203,16 @@ void nzk_imageset_item_name(const nzk_imageset *s, size_t index, char *buf, size
  * Folders: mnist (mnist), fashion-mnist (fashion-mnist), cifar10
  * (cifar-10-batches-bin, cifar10), tiny-imagenet (tiny-imagenet-200,
  * tiny-imagenet).  A place holds the data set when one of its files is
- * there (IDX train or t10k images; a CIFAR batch; wnids.txt or train/).
- * Missing companions are reported when the set is opened. */
+ * there (IDX train or t10k images; a CIFAR batch; wnids.txt, or train/ in
+ * a folder named for Tiny ImageNet).  Missing companions are reported
+ * when the set is opened. */
 enum { NZK_DATA_MAX_PLACES = 10 };
 
 typedef struct {
   size_t n_places;
   char place[NZK_DATA_MAX_PLACES][1024]; /* folders looked at, in order */
   char origin[NZK_DATA_MAX_PLACES][48];  /* "--data", "$NZK_DATA", ... */
+  int direct[NZK_DATA_MAX_PLACES];       /* 1: the folder itself, not <folder> in it */
   int found;                             /* index into place[], or -1 */
 } nzk_data_search;
 

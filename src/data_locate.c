@@ -33,19 +33,22 @@ static const nzk_dataset_info dataset_table[] = {
 };
 
 /* Folder names under a search root, and the files that mark a folder as
- * holding the data set (any one suffices). */
+ * holding the data set (any one suffices).  In a folder not named for the
+ * data set (--data DIR itself) only the first n_direct markers count: a
+ * bare train/ there says nothing about Tiny ImageNet. */
 typedef struct {
   const char *folders[3];
   const char *markers[5];
+  size_t n_direct;
 } dataset_layout;
 
 static const dataset_layout layouts[] = {
   {{"mnist", NULL}, {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
-                     "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz", NULL}},
+                     "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz", NULL}, 4},
   {{"fashion-mnist", NULL}, {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
-                             "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz", NULL}},
-  {{"cifar-10-batches-bin", "cifar10", NULL}, {"data_batch_1.bin", "test_batch.bin", NULL}},
-  {{"tiny-imagenet-200", "tiny-imagenet", NULL}, {"wnids.txt", "train", NULL}},
+                             "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz", NULL}, 4},
+  {{"cifar-10-batches-bin", "cifar10", NULL}, {"data_batch_1.bin", "test_batch.bin", NULL}, 2},
+  {{"tiny-imagenet-200", "tiny-imagenet", NULL}, {"wnids.txt", "train", NULL}, 1},
 };
 
 const nzk_dataset_info *nzk_dataset_list(void) { return dataset_table; }
@@ -98,13 +101,14 @@ static void add_place(nzk_data_search *res, const char *origin, const char *dir,
     snprintf(p, sizeof res->place[0], "%s", dir);
   }
   snprintf(res->origin[res->n_places], sizeof res->origin[0], "%s", origin);
+  res->direct[res->n_places] = folder == NULL;
   res->n_places++;
 }
 
-static int holds_dataset(const char *dir, const dataset_layout *lay)
+static int holds_dataset(const char *dir, const dataset_layout *lay, int direct)
 {
   char path[1200];
-  for (size_t k = 0; lay->markers[k]; k++)
+  for (size_t k = 0; lay->markers[k] && (!direct || k < lay->n_direct); k++)
     if (!nzk_data_path(path, sizeof path, dir, lay->markers[k]) && nzk_data_exists(path))
       return 1;
   return 0;
@@ -146,7 +150,7 @@ static int locate(const char *name, const char *data_dir, nzk_data_search *res, 
   size_t id = (size_t)(info - dataset_table);
   search_places(id, data_dir, res);
   for (size_t k = 0; k < res->n_places; k++)
-    if (holds_dataset(res->place[k], &layouts[id])) {
+    if (holds_dataset(res->place[k], &layouts[id], res->direct[k])) {
       res->found = (int)k;
       snprintf(path, path_len, "%s", res->place[k]);
       if (!quiet && data_dir && *data_dir && strcmp(res->origin[k], "--data") != 0)

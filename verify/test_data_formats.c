@@ -472,6 +472,15 @@ static void check_search_order(void)
   snprintf(want, sizeof want, "%s/env/mnist", root);
   vt_ok(rc == 0 && strcmp(path, want) == 0, "without --data, $NZK_DATA/mnist: %s", path);
   unsetenv("NZK_DATA");
+  /* A bare train/ in --data DIR is not Tiny ImageNet; tiny-imagenet-200/train/ is. */
+  fx_path("bare/train/x");
+  rc = nzk_dataset_locate("tiny-imagenet", fx_path("bare"), &res, path, sizeof path);
+  vt_ok(res.direct[2] == 1 && (rc != 0 || res.found != 2),
+        "a bare train/ folder in --data DIR does not count as Tiny ImageNet");
+  fx_path("bare/tiny-imagenet-200/train/x");
+  rc = nzk_dataset_locate("tiny-imagenet", fx_path("bare"), &res, path, sizeof path);
+  vt_ok(rc == 0 && res.found == 0, "but DIR/tiny-imagenet-200/train/ does");
+  nzk_error_clear();
   rc = nzk_dataset_locate("fashion-mnist", NULL, &res, path, sizeof path);
   vt_ok(strcmp(res.place[res.n_places - 1], "/usr/share/datasets/fashion-mnist") == 0,
         "fashion-mnist is looked for last in Debian's folder");

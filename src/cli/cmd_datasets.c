@@ -134,11 +134,9 @@ static int list_one(const nzk_dataset_info *info, const ds_args *a)
   for (size_t k = 0; k < res.n_places; k++)
     printf("  %s %s (%s)%s\n", k ? "          " : "looked in:", res.place[k], res.origin[k],
            (int)k == res.found ? " <- here" : "");
-  if (!a->data_dir || !*a->data_dir || !getenv("NZK_DATA") || !*getenv("NZK_DATA"))
-    printf("  (%s%s%s)\n", a->data_dir && *a->data_dir ? "" : "no --data given",
-           (!a->data_dir || !*a->data_dir) && !(getenv("NZK_DATA") && *getenv("NZK_DATA"))
-               ? "; " : "",
-           getenv("NZK_DATA") && *getenv("NZK_DATA") ? "" : "$NZK_DATA not set");
+  const char *env = getenv("NZK_DATA");
+  if (!a->data_dir || !*a->data_dir) printf("  (no --data given)\n");
+  if (!env || !*env) printf("  ($NZK_DATA not set)\n");
   if (!found) printf("  to get it: %s\n", info->how_to_get);
   return bad;
 }
