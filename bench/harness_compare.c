@@ -1,0 +1,149 @@
+/* harness_compare.c: compares one benchmark run with the previous one and
+ * decides which figures regressed.
+ *
+ * Regression rule (README, "Benchmarks and the nightly report").  Only
+ * ratios are judged (kind "ratio": a figure divided by another figure of
+ * the same run, such as the fraction of DGEMM speed), because the machine
+ * is shared and its absolute speed moves with load; a ratio's numerator
+ * and denominator move together.  For a ratio with previous figure P and
+ * current figure C (median, min, max over repeats), let
+ *   worsening = (P.median - C.median) / P.median   (higher is better)
+ *             = (C.median - P.median) / P.median   (lower is better)
+ *   threshold = max(floor, (P.max - P.min + C.max - C.min) / P.median).
+ * The run regressed on that ratio when worsening > threshold.  Exceeding
+ * the summed min-max ranges means the two runs' ranges are disjoint with
+ * room to spare: every repeat of tonight is worse than every repeat of
+ * the previous run, so the drop is not repeat-to-repeat noise.  The floor
+ * covers the drift between runs that the ranges of a single run do not
+ * see (other jobs, CPU frequency); its default comes from measurements
+ * recorded in README.  An improvement is the mirror image.  Plain figures
+ * are listed with their change, verdict "info", never flagged. */
+#include "harness.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The DGEMM reference of the run, as two records of bench "harness". */
+static void add_dgemm_records(const json_t *bench, json_t *out)
+{
+  const json_t *dg = json_object_get(bench, "dgemm");
+  const char *when[2] = {"start", "end"};
+  for (int k = 0; dg && k < 2; k++) {
+    const json_t *s = json_object_get(dg, when[k]);
+    if (!s) continue;
+    json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:s}", "bench", "harness",
+                          "figure", k ? "dgemm_end_gflops" : "dgemm_start_gflops", "unit",
+                          "GFLOP/s", "kind", "figure", "better", "higher", "median",
+                          json_object_get(s, "median"), "min", json_object_get(s, "min"),
+                          "max", json_object_get(s, "max"), "repeats",
+                          json_object_get(s, "repeats"), "params", "");
+    if (!r) continue;
+    json_object_set_new(r, "params", json_sprintf("n=%d", (int)harness_num(dg, "n")));
+    json_object_set_new(r, "key", json_sprintf("harness/%s", harness_str(r, "figure")));
+    json_array_append_new(out, r);
+  }
+}
+
+json_t *harness_records(const json_t *bench)
+{
+  json_t *out = json_array();
+  add_dgemm_records(bench, out);
+  size_t i, j;
+  const json_t *d, *r;
+  json_array_foreach(json_object_get(bench, "drivers"), i, d)
+  {
+    json_array_foreach(json_object_get(d, "records"), j, r)
+    {
+      json_t *c = json_deep_copy(r);
+      json_object_set_new(c, "key", json_sprintf("%s/%s", harness_str(r, "bench"),
+                                                 harness_str(r, "figure")));
+      json_array_append_new(out, c);
+    }
+  }
+  return out;
+}
+
+static const json_t *find_key(const json_t *recs, const char *key)
+{
+  size_t i;
+  const json_t *r;
+  json_array_foreach(recs, i, r) if (strcmp(harness_str(r, "key"), key) == 0) return r;
+  return NULL;
+}
+
+static json_t *stat_of(const json_t *r)
+{
+  return json_pack("{s:O,s:O,s:O,s:O}", "median", json_object_get(r, "median"), "min",
+                   json_object_get(r, "min"), "max", json_object_get(r, "max"), "repeats",
+                   json_object_get(r, "repeats"));
+}
+
+/* Signed relative improvement, threshold and verdict of one figure. */
+static const char *judge(const json_t *cur, const json_t *prev, const harness_rule *rule,
+                         double *change, double *threshold)
+{
+  double pm = harness_num(prev, "median"), cm = harness_num(cur, "median");
+  double range = harness_num(prev, "max") - harness_num(prev, "min") +
+                 harness_num(cur, "max") - harness_num(cur, "min");
+  int lower = strcmp(harness_str(cur, "better"), "lower") == 0;
+  *change = (lower ? pm - cm : cm - pm) / pm;
+  *threshold = fmax(rule->floor_rel, range / pm);
+  if (!isfinite(*change) || !isfinite(*threshold) || pm <= 0) return "not comparable";
+  if (strcmp(harness_str(cur, "kind"), "ratio") != 0) return "info";
+  if (-*change > *threshold) return "regression";
+  if (*change > *threshold) return "improvement";
+  return "within noise";
+}
+
+/* One comparison row for the current record `c` (prev may be NULL). */
+static json_t *compare_row(const json_t *c, const json_t *p, const harness_rule *rule,
+                           int *n_regressions)
+{
+  static const char *copied[] = {"key", "bench", "figure", "unit", "kind", "better", "params"};
+  json_t *row = json_object();
+  for (size_t k = 0; k < sizeof copied / sizeof copied[0]; k++)
+    json_object_set(row, copied[k], json_object_get(c, copied[k]));
+  json_object_set_new(row, "cur", stat_of(c));
+  json_object_set_new(row, "prev", p ? stat_of(p) : json_null());
+
+  double change = NAN, threshold = NAN;
+  const char *verdict = "new";
+  if (p && strcmp(harness_str(p, "params"), harness_str(c, "params")) != 0)
+    verdict = "params changed";
+  else if (p)
+    verdict = judge(c, p, rule, &change, &threshold);
+  if (strcmp(verdict, "regression") == 0) (*n_regressions)++;
+  json_object_set_new(row, "change_rel", isfinite(change) ? json_real(change) : json_null());
+  json_object_set_new(row, "threshold_rel",
+                      isfinite(threshold) ? json_real(threshold) : json_null());
+  json_object_set_new(row, "verdict", json_string(verdict));
+  return row;
+}
+
+json_t *harness_compare(const json_t *cur, const json_t *prev, const harness_rule *rule,
+                        int *n_regressions)
+{
+  json_t *rows = json_array();
+  json_t *crec = harness_records(cur), *prec = prev ? harness_records(prev) : json_array();
+  size_t i;
+  const json_t *r;
+  *n_regressions = 0;
+  json_array_foreach(crec, i, r)
+      json_array_append_new(rows, compare_row(r, find_key(prec, harness_str(r, "key")), rule,
+                                              n_regressions));
+
+  /* A figure of the previous run that is missing tonight is news too. */
+  json_array_foreach(prec, i, r)
+  {
+    if (find_key(crec, harness_str(r, "key"))) continue;
+    json_t *row = json_pack("{s:O,s:O,s:O,s:O,s:O,s:s,s:o,s:o}", "key", json_object_get(r, "key"),
+                            "bench", json_object_get(r, "bench"), "figure",
+                            json_object_get(r, "figure"), "unit", json_object_get(r, "unit"),
+                            "kind", json_object_get(r, "kind"), "verdict", "missing", "cur",
+                            json_null(), "prev", stat_of(r));
+    if (row) json_array_append_new(rows, row);
+  }
+  json_decref(crec);
+  json_decref(prec);
+  return rows;
+}
