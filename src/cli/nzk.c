@@ -6,6 +6,7 @@
 #include <gsl/gsl_errno.h>
 
 const nzk_command nzk_commands[] = {
+  {"reproduce", "run every experiment and write the report (the main job)", cmd_reproduce},
   {NULL, NULL, NULL},
 };
 
