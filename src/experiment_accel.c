@@ -13,7 +13,7 @@
  *       closed form predicts the mean residual only; near this limit the
  *       spread of the runs (T3b) dominates, so (c)'s prediction is a lower
  *       bound on the steps, not an estimate.
- * Steps to a target loss (the loss plain kernel GD reaches at T/2 at the
+ * Steps to a target loss (the loss plain kernel GD reaches at T at the
  * base eta): predicted from the closed form with E K_s (its spectrum), and
  * measured as the first step where the mean loss of R real runs (the
  * exact-law stepper of zo_exact.h) reaches the target.  Speed-up over
@@ -170,7 +170,7 @@ static int accel_setup(const nzk_exp_config *cfg, accel *a)
     a->trace[s] = 0;
     for (size_t i = 0; i < a->n; i++) a->trace[s] += gsl_matrix_get(a->K[s], i, i);
   }
-  if (!status) status = nzk_closed_loss(a->cf[0], a->eta, (double)(a->T / 2), NZK_EVOLVE_STEPS,
+  if (!status) status = nzk_closed_loss(a->cf[0], a->eta, (double)a->T, NZK_EVOLVE_STEPS,
                                         &a->target);
   if (!status && !(a->zx = nzk_zox_alloc(a->X, 1.0))) status = nzk_error_code();
   gsl_rng_free(r);
@@ -292,7 +292,7 @@ static void accel_text(json_t *exp, const accel *a, const accel_result *res)
                    "%.4g (the loss plain kernel GD reaches at t = %zu), (a) at equal eta = %g, "
                    "(b) at eta scaled so that tr E K matches plain, (c) each at its largest "
                    "stable eta; predicted steps from the closed form with each expected "
-                   "kernel.", a->n, a->p, a->R, a->target, a->T / 2, a->eta);
+                   "kernel.", a->n, a->p, a->R, a->target, a->T, a->eta);
   nzk_exp_set_text(exp, "found",
                    "Measured speed-up of shared over plain: (a) %.3g, (b) %.3g, (c) %.3g "
                    "(n/a = not reached).  Largest stable eta: plain %.3g (T3b mean-square "

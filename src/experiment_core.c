@@ -23,9 +23,11 @@
 #include "train.h"
 #include "zo_exact.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -39,7 +41,7 @@ typedef struct {
   size_t n, p, npts;
   size_t rec[NZK_XP_N_RECORD];
   size_t *pts;                 /* npts curve steps */
-  gsl_vector *r0;
+  gsl_vector *r0, *y_eff;      /* r0 = f0 - y; y_eff = y - f0 (targets from theta0 = 0) */
   gsl_matrix *ntk, *ek[N_SCHEMES], *mc_est, *mc_se;
   int ek_ok[N_SCHEMES];
   nzk_dir *dir;
@@ -63,6 +65,7 @@ static void core_free(core *c)
 {
   free(c->pts);
   gsl_vector_free(c->r0);
+  gsl_vector_free(c->y_eff);
   gsl_matrix_free(c->ntk);
   for (int s = 0; s < N_SCHEMES; s++) {
     gsl_matrix_free(c->ek[s]);
@@ -86,13 +89,14 @@ static int core_alloc(core *c, const nzk_xp_linear *set)
   nzk_xp_record_steps(set->steps, c->rec);
   c->pts = malloc(c->npts * sizeof *c->pts);
   c->r0 = gsl_vector_alloc(c->n);
+  c->y_eff = gsl_vector_alloc(c->n);
   c->ntk = gsl_matrix_alloc(c->n, c->n);
   c->mc_est = gsl_matrix_alloc(c->n, c->n);
   c->mc_se = gsl_matrix_alloc(c->n, c->n);
   c->curves = gsl_matrix_alloc(c->npts, N_COLS);
   c->snap = gsl_matrix_alloc(c->n, 2 + NZK_XP_N_RECORD);
   c->dir = nzk_dir_alloc_iid(&set->law, c->p);
-  if (!c->pts || !c->r0 || !c->ntk || !c->mc_est || !c->mc_se || !c->curves || !c->snap ||
+  if (!c->pts || !c->r0 || !c->y_eff || !c->ntk || !c->mc_est || !c->mc_se || !c->curves || !c->snap ||
       !c->dir)
     return NZK_FAIL(GSL_ENOMEM, "%s: out of memory", set->id);
   for (size_t k = 0; k < c->npts; k++) {
@@ -104,6 +108,7 @@ static int core_alloc(core *c, const nzk_xp_linear *set)
   for (size_t i = 0; i < c->n; i++) {
     double f0 = set->f0 ? gsl_vector_get(set->f0, i) : 0.0;
     gsl_vector_set(c->r0, i, f0 - gsl_vector_get(set->y, i));
+    gsl_vector_set(c->y_eff, i, gsl_vector_get(set->y, i) - f0);
   }
   return 0;
 }
@@ -173,10 +178,11 @@ static int run_reference(core *c, nzk_scheme scheme, size_t run, double *lrow, d
   par.z = c->dir;
   par.eta = set->eta;
   par.seed = set->mc_draws * 1000003u + 17u + (uint64_t)scheme;
-  nzk_trainer *t = m ? nzk_trainer_alloc(m, set->J, set->y, &par) : NULL;
+  /* For f = J theta the residual depends on theta - theta0 only, so the run
+   * starts at 0 with targets y - f0: the same residuals as from theta0. */
+  nzk_trainer *t = m ? nzk_trainer_alloc(m, set->J, c->y_eff, &par) : NULL;
   double *theta0 = calloc(c->p, sizeof *theta0);
   int status = (!t || !theta0) ? GSL_ENOMEM : 0;
-  /* theta0 = 0 reproduces f0 = 0; a non-zero f0 enters through y - f0 */
   if (!status) status = nzk_trainer_init(t, theta0, run);
   size_t ip = 0, ir = 0;
   for (size_t step = 0; !status && step <= set->steps; step++) {
@@ -204,10 +210,20 @@ static int run_exact(core *c, nzk_zox *zx, nzk_zox_kind kind, size_t run, double
   gsl_rng *rng = nzk_stream_alloc(set->mc_draws * 7919u + 101u + (uint64_t)kind, run);
   if (!rng) return GSL_ENOMEM;
   int status = nzk_zox_set_r0(zx, c->r0);
+  /* the reference trainer's divergence rule (train.h): loss above 10^8
+   * times max(L0, |y|^2 / 2n) or not finite */
+  double bound = 1e8 * fmax(fmax(nzk_zox_loss(zx), gsl_blas_dnrm2(set->y) *
+                                 gsl_blas_dnrm2(set->y) / (2.0 * (double)c->n)), DBL_MIN);
   size_t ip = 0, ir = 0;
   gsl_vector_view rv;
   for (size_t step = 0; !status && step <= set->steps; step++) {
-    if (ip < c->npts && c->pts[ip] == step) lrow[ip++] = nzk_zox_loss(zx);
+    double loss = nzk_zox_loss(zx);
+    if (!(loss <= bound)) {
+      status = NZK_FAIL(GSL_ERUNAWAY, "%s: %s run %zu diverged at step %zu", set->id,
+                        nzk_zox_kind_name(kind), (size_t)run, step);
+      break;
+    }
+    if (ip < c->npts && c->pts[ip] == step) lrow[ip++] = loss;
     if (rrow && ir < NZK_XP_N_RECORD && c->rec[ir] == step) {
       rv = gsl_vector_view_array(rrow + c->n * ir++, c->n);
       status = nzk_zox_residual(zx, &rv.vector);
@@ -482,6 +498,18 @@ static int core_t3(core *c, json_t *exp)
   for (int s = 0; s < N_SCHEMES && !status; s++) {
     nzk_check_result res;
     if (!c->run_res[s]) continue;
+    if (c->ek_ok[s] && c->diverged[s]) {
+      /* E r_t still follows the closed form, but runs that blow up make the
+       * sample mean meaningless: second-moment instability (T3b). */
+      char why[200];
+      memset(&res, 0, sizeof res);
+      snprintf(why, sizeof why, "%zu of %zu runs diverged (second-moment instability); the "
+               "mean of the runs cannot be tested", c->diverged[s], c->set->runs);
+      nzk_check_set_verdict(&res, NZK_VERDICT_NOT_TESTABLE, why);
+      snprintf(name, sizeof name, "mean residual of %s runs vs closed form", nzk_scheme_name(s));
+      status = nzk_exp_add_verdict(exp, "T3", name, &res, NZK_VERDICT_NOT_TESTABLE);
+      continue;
+    }
     if (!c->ek_ok[s]) {
       memset(&res, 0, sizeof res);
       nzk_check_set_verdict(&res, NZK_VERDICT_UNDEFINED, "the expected kernel does not exist");
@@ -560,6 +588,16 @@ static void core_text(core *c, json_t *exp)
                    "runs follows the closed form where T3 passes (verdicts below).  Runs that "
                    "diverged: plain %zu, pair %zu, shared %zu.",
                    c->rec[T], fo, ks, mc, zs, c->diverged[0], c->diverged[1], c->diverged[2]);
+  for (int s = 0; s < N_SCHEMES; s++)
+    if (c->diverged[s] && c->ek_ok[s])
+      nzk_exp_add_against(exp, "Real parameter-space %s ZO runs diverged in %zu of %zu seeds "
+                          "at eta = %g (loss above 10^8 times its start), while kernel GD with "
+                          "the expected kernel, which is what the paper plots as ZO, converges "
+                          "(final loss %.4g).  The expected kernel describes the mean of the "
+                          "runs only; the %s scheme's second moment is unstable at this step.",
+                          nzk_scheme_name((nzk_scheme)s), c->diverged[s], c->set->runs,
+                          c->set->eta, gsl_matrix_get(c->curves, last, COL_KGD_PLAIN + s),
+                          nzk_scheme_name((nzk_scheme)s));
   nzk_exp_set_metric(exp, "final_loss_fo", fo);
   nzk_exp_set_metric(exp, "final_loss_kgd_shared_formula", ks);
   nzk_exp_set_metric(exp, "final_loss_kgd_shared_mc", mc);

@@ -82,7 +82,6 @@ static double rel_frob(const gsl_matrix *A, const gsl_matrix *B)
 }
 
 #define N_SLOPE 13
-#define N_REP 4
 
 /* The log-log figure; slopes and intercepts (natural log, as fitted) are
  * space-separated lists, converted to log10 for the template. */
@@ -130,9 +129,10 @@ static int slope_study(const nzk_exp_config *cfg, t1_work *w, json_t *exp)
   double S[N_SLOPE], err[4][N_SLOPE];
   /* The perturbation must exceed the Monte Carlo error at the largest S
    * (about 10^5 draws) for the control to bite: 5 %.  Each point is the
-   * root mean square of N_REP independent estimates, which halves the
+   * root mean square of n_rep independent estimates, which halves the
    * scatter of the fit. */
   const double s_lo = 300, perturb = 1.05;
+  const int n_rep = cfg->quick ? 8 : 4; /* quick: p = 10, heavier-tailed errors */
   int status = 0;
   char slopes[200] = "", icpts[200] = "", name[200];
   for (int s = 0; s < 3 && !status; s++) {
@@ -143,12 +143,12 @@ static int slope_study(const nzk_exp_config *cfg, t1_work *w, json_t *exp)
       double e2 = 0, e2w = 0;
       gsl_matrix_memcpy(w->wrong, w->formula);
       gsl_matrix_scale(w->wrong, perturb);
-      for (int rep = 0; rep < N_REP && !status; rep++) {
+      for (int rep = 0; rep < n_rep && !status; rep++) {
         status = nzk_kernel_mc((nzk_scheme)s, w->J, dir, NULL, (size_t)S[k], 256,
                                cfg->seed + 100000u * (uint64_t)s + 100u * (uint64_t)k +
                                    (uint64_t)rep + 500, w->est, NULL);
-        e2 += pow(rel_frob(w->est, w->formula), 2) / N_REP;
-        e2w += pow(rel_frob(w->est, w->wrong), 2) / N_REP;
+        e2 += pow(rel_frob(w->est, w->formula), 2) / n_rep;
+        e2w += pow(rel_frob(w->est, w->wrong), 2) / n_rep;
       }
       err[s][k] = sqrt(e2);
       if (s == NZK_SCHEME_SHARED) err[3][k] = sqrt(e2w); /* negative control */
@@ -160,7 +160,7 @@ static int slope_study(const nzk_exp_config *cfg, t1_work *w, json_t *exp)
   }
   for (int s = 0; s < 4 && !status; s++) {
     nzk_slope_result sr;
-    status = nzk_check_slope(S, err[s], N_SLOPE, -0.5, NZK_CHECK_ALPHA_DEFAULT, 0.25, &sr);
+    status = nzk_check_slope(S, err[s], N_SLOPE, -0.5, NZK_CHECK_ALPHA_DEFAULT, 0.3, &sr);
     if (status) break;
     nzk_check_result res = {.verdict = sr.verdict, .statistic = sr.statistic,
                             .threshold = sr.threshold, .alpha = sr.alpha,
