@@ -17,7 +17,8 @@ struct nzk_zox {
   double *s;      /* q: singular values of J */
   double *rt;     /* q: U^T r */
   double *a, *b;  /* q: scratch for direction coordinates */
-  double rperp2;  /* |r - U U^T r|^2, constant */
+  double *rperp;  /* n: r0 - U U^T r0, the part no step moves */
+  double rperp2;  /* |rperp|^2 */
 };
 
 static const char *kind_names[] = {"plain", "pair", "shared", "best"};
@@ -35,6 +36,7 @@ void nzk_zox_free(nzk_zox *zx)
   free(zx->rt);
   free(zx->a);
   free(zx->b);
+  free(zx->rperp);
   free(zx);
 }
 
@@ -95,7 +97,8 @@ nzk_zox *nzk_zox_alloc(const gsl_matrix *J, double sigma)
   zx->rt = calloc(zx->q, sizeof *zx->rt);
   zx->a = malloc(zx->q * sizeof *zx->a);
   zx->b = malloc(zx->q * sizeof *zx->b);
-  if (!zx->rt || !zx->a || !zx->b) {
+  zx->rperp = calloc(zx->n, sizeof *zx->rperp);
+  if (!zx->rt || !zx->a || !zx->b || !zx->rperp) {
     NZK_FAIL(GSL_ENOMEM, "zo_exact: out of memory");
     nzk_zox_free(zx);
     return NULL;
@@ -117,6 +120,7 @@ int nzk_zox_set_r0(nzk_zox *zx, const gsl_vector *r0)
   for (size_t i = 0; i < n; i++) {
     double proj = cblas_ddot((int)q, zx->U + i * q, 1, zx->rt, 1);
     double e = gsl_vector_get(r0, i) - proj;
+    zx->rperp[i] = e;
     acc += e * e;
   }
   zx->rperp2 = acc;
@@ -134,9 +138,10 @@ int nzk_zox_residual(const nzk_zox *zx, gsl_vector *r)
 {
   if (r->size != zx->n)
     return NZK_FAIL(GSL_EBADLEN, "zo_exact: r has length %zu, expected %zu", r->size, zx->n);
-  /* Only the part in range(U) is represented; see the header. */
+  /* r = U rt + rperp */
+  for (size_t i = 0; i < zx->n; i++) gsl_vector_set(r, i, zx->rperp[i]);
   cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)zx->n, (int)zx->q, 1.0, zx->U, (int)zx->q,
-              zx->rt, 1, 0.0, r->data, (int)r->stride);
+              zx->rt, 1, 1.0, r->data, (int)r->stride);
   return 0;
 }
 
