@@ -11,6 +11,7 @@
 #ifndef NZK_KERNEL_H
 #define NZK_KERNEL_H
 
+#include <stdint.h>
 #include <gsl/gsl_matrix.h>
 
 #include "direction.h"
@@ -69,5 +70,23 @@ int nzk_kacc_add(nzk_kacc *acc, const gsl_matrix *V, const gsl_matrix *W, const 
  * sqrt((sum K^2 / S - mean^2) / (S - 1)).  Needs S >= 2.  Either output
  * may be NULL. */
 int nzk_kacc_result(const nzk_kacc *acc, gsl_matrix *mean, gsl_matrix *se);
+
+/* Monte Carlo estimate of the expected kernel E K of `scheme` from S draws
+ * (DESIGN.md sections 2 and 7), with per-entry standard errors.
+ * Draws are made in chunks of B: chunk k holds draws kB .. min((k+1)B, S)-1
+ * and takes them from the stream nzk_stream_alloc(seed, k) (for the pair
+ * scheme the B directions z first, then the B directions zeta), so the
+ * result depends on (seed, S, B) and never on the thread count.  Per chunk,
+ * V = Z J^T is one GEMM (pair: [Z; Zeta] J^T) and the sums go through
+ * nzk_kacc_add with c_s = 1, |z_s|^2 or z_s.zeta_s.
+ * J: n x p; z (and zeta, NULL meaning the law of z) of dimension p; mean
+ * and se: n x n, se may be NULL.  Uses O(n^2 + (n + p) B) memory.
+ * It does not check that E K exists: for a law without the needed moment
+ * the outputs are numbers with no meaning, and the caller decides the
+ * verdict from nzk_dir_moment_exists (see nzk_check_mc_verdict).
+ * Returns 0; GSL_EBADLEN if shapes disagree; GSL_EINVAL if S < 2 or
+ * B == 0; GSL_ENOMEM. */
+int nzk_kernel_mc(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z, const nzk_dir *zeta,
+                  size_t n_draws, size_t batch, uint64_t seed, gsl_matrix *mean, gsl_matrix *se);
 
 #endif

@@ -5,7 +5,9 @@
 
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_fit.h>
 
 const char *nzk_verdict_name(nzk_verdict v)
 {
@@ -75,4 +77,132 @@ void nzk_check_print(FILE *out, const char *name, const nzk_check_result *res)
             res->n_tests, res->alpha, res->rel_frobenius);
   else
     fprintf(out, "%s %s: %s\n", tag, name, res->reason);
+}
+
+/* --- the S^(-1/2) slope test ------------------------------------------- */
+
+static int slope_validate(const double *S, const double *err, size_t m, double alpha,
+                          double max_halfwidth, double *span)
+{
+  if (m < 3) return NZK_FAIL(GSL_EINVAL, "slope test: needs at least 3 points, got %zu", m);
+  if (!(alpha > 0 && alpha < 1) || !(max_halfwidth > 0))
+    return NZK_FAIL(GSL_EINVAL, "slope test: alpha = %g must lie in (0, 1) and max_halfwidth = %g"
+                    " be positive", alpha, max_halfwidth);
+  double lo = INFINITY, hi = 0.0;
+  for (size_t k = 0; k < m; k++) {
+    if (!(S[k] > 0 && isfinite(S[k]) && err[k] > 0 && isfinite(err[k])))
+      return NZK_FAIL(GSL_EINVAL, "slope test: point %zu (S = %g, error = %g) is not positive "
+                      "and finite", k, S[k], err[k]);
+    lo = fmin(lo, S[k]);
+    hi = fmax(hi, S[k]);
+  }
+  *span = hi / lo;
+  if (*span < 100.0)
+    return NZK_FAIL(GSL_EINVAL, "slope test: S must span two decades, got %g to %g", lo, hi);
+  return 0;
+}
+
+int nzk_check_slope(const double *n_draws, const double *err, size_t m, double expected,
+                    double alpha, double max_halfwidth, nzk_slope_result *res)
+{
+  double span = 0.0;
+  int status = slope_validate(n_draws, err, m, alpha, max_halfwidth, &span);
+  if (status) return status;
+  double *lx = malloc(2 * m * sizeof(double));
+  if (!lx) return NZK_FAIL(GSL_ENOMEM, "slope test: out of memory");
+  double *ly = lx + m;
+  for (size_t k = 0; k < m; k++) {
+    lx[k] = log(n_draws[k]);
+    ly[k] = log(err[k]);
+  }
+  double c0, c1, cov00, cov01, cov11, sumsq;
+  gsl_fit_linear(lx, 1, ly, 1, m, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
+  free(lx);
+
+  memset(res, 0, sizeof *res);
+  res->slope = c1;
+  res->intercept = c0;
+  res->slope_se = sqrt(cov11);
+  res->expected = expected;
+  res->alpha = alpha;
+  res->max_halfwidth = max_halfwidth;
+  res->n_points = m;
+  res->span = span;
+  res->threshold = gsl_cdf_tdist_Qinv(alpha / 2.0, (double)(m - 2));
+  double dev = fabs(c1 - expected);
+  res->statistic = res->slope_se > 0 ? dev / res->slope_se : (dev == 0 ? 0.0 : INFINITY);
+  if (isnan(res->statistic)) res->statistic = INFINITY;
+  if (res->statistic > res->threshold) {
+    res->verdict = NZK_VERDICT_FAIL;
+    snprintf(res->reason, sizeof res->reason, "slope differs from %g", expected);
+  } else if (res->threshold * res->slope_se > max_halfwidth) {
+    res->verdict = NZK_VERDICT_FAIL;
+    snprintf(res->reason, sizeof res->reason, "slope too uncertain: +-%.3g > %.3g",
+             res->threshold * res->slope_se, max_halfwidth);
+  } else {
+    res->verdict = NZK_VERDICT_PASS;
+  }
+  return 0;
+}
+
+void nzk_slope_print(FILE *out, const char *name, const nzk_slope_result *res)
+{
+  fprintf(out, "%s %s: slope %.4g +- %.3g vs %g (|t| = %.3g %s %.3g, %zu points over %.3g x "
+          "in S, alpha = %g)%s%s\n", res->verdict == NZK_VERDICT_PASS ? "PASS" : "FAIL", name,
+          res->slope, res->slope_se, res->expected, res->statistic,
+          res->statistic <= res->threshold ? "<=" : ">", res->threshold, res->n_points,
+          res->span, res->alpha, *res->reason ? ": " : "", res->reason);
+}
+
+/* --- T1 ------------------------------------------------------------------ */
+
+/* Fill res with verdict v when `dir` lacks a moment of `order`. */
+static int lacks_moment(const nzk_dir *dir, int order, nzk_verdict v, const char *what,
+                        nzk_scheme scheme, nzk_check_result *res)
+{
+  if (nzk_dir_moment_exists(dir, order)) return 0;
+  char desc[120], reason[sizeof res->reason];
+  nzk_dir_describe(dir, desc, sizeof desc);
+  snprintf(reason, sizeof reason, "%s of the %s kernel: %s has no moment of order %d", what,
+           nzk_scheme_name(scheme), desc, order);
+  nzk_check_set_verdict(res, v, reason);
+  return 1;
+}
+
+int nzk_check_kernel_moments(nzk_scheme scheme, const nzk_dir *z, const nzk_dir *zeta,
+                             nzk_check_result *res)
+{
+  const int pair = scheme == NZK_SCHEME_PAIR;
+  const int mo = nzk_scheme_mean_order(scheme), vo = nzk_scheme_variance_order(scheme);
+  const nzk_verdict U = NZK_VERDICT_UNDEFINED, N = NZK_VERDICT_NOT_TESTABLE;
+  if (!zeta) zeta = z;
+  if (lacks_moment(z, mo, U, "no expectation", scheme, res) ||
+      (pair && lacks_moment(zeta, mo, U, "no expectation", scheme, res)))
+    return 1;
+  if (lacks_moment(z, vo, N, "infinite variance", scheme, res) ||
+      (pair && lacks_moment(zeta, vo, N, "infinite variance", scheme, res)))
+    return 1;
+  return 0;
+}
+
+int nzk_check_kernel(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z,
+                     const nzk_dir *zeta, size_t n_draws, size_t batch, uint64_t seed,
+                     double alpha, gsl_matrix *est, gsl_matrix *se, gsl_matrix *formula,
+                     nzk_check_result *res)
+{
+  if (!(alpha > 0 && alpha < 1))
+    return NZK_FAIL(GSL_EINVAL, "check: alpha must lie in (0, 1), got %g", alpha);
+  int decided = nzk_check_kernel_moments(scheme, z, zeta, res);
+  int status = nzk_kernel_mc(scheme, J, z, zeta, n_draws, batch, seed, est, se);
+  if (status) return status;
+  if (decided) {
+    gsl_matrix_set_all(se, NAN);
+    if (res->verdict == NZK_VERDICT_UNDEFINED) gsl_matrix_set_all(formula, NAN);
+    else if ((status = nzk_kernel_expected(scheme, J, z, zeta, formula))) return status;
+    res->alpha = alpha;
+    return 0;
+  }
+  status = nzk_kernel_expected(scheme, J, z, zeta, formula);
+  if (status) return status;
+  return nzk_check_zscores(est, se, formula, scheme != NZK_SCHEME_PAIR, alpha, res);
 }

@@ -12,8 +12,11 @@
 #define NZK_STATS_CHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <gsl/gsl_matrix.h>
+
+#include "kernel.h"
 
 typedef enum {
   NZK_VERDICT_PASS = 0,
@@ -56,5 +59,64 @@ void nzk_check_set_verdict(nzk_check_result *res, nzk_verdict v, const char *rea
 
 /* One line: "PASS name: max|z| = 2.31 <= 4.56 (m = 1275, alpha = 1e-4)". */
 void nzk_check_print(FILE *out, const char *name, const nzk_check_result *res);
+
+/* --- the S^(-1/2) slope test (DESIGN.md section 4) ---------------------
+ *
+ * A Monte Carlo estimate with finite variance has error of order S^(-1/2).
+ * Given errors e_k (e.g. relative Frobenius errors) of independent
+ * estimates from S_k draws, fit log e = c0 + c1 log S by least squares
+ * (gsl_fit_linear); the slope's standard error comes from the scatter
+ * around the line.  The check passes when
+ *   |c1 - expected| <= t* se(c1),  t* = t_{m-2}^{-1}(1 - alpha/2),
+ * and t* se(c1) <= max_halfwidth, so that an imprecise fit (which could
+ * not tell -1/2 from 0) fails instead of passing by default. */
+typedef struct {
+  nzk_verdict verdict;
+  double slope, slope_se, intercept;
+  double expected;      /* -0.5 for a Monte Carlo mean */
+  double statistic;     /* |slope - expected| / slope_se */
+  double threshold;     /* t* */
+  double max_halfwidth; /* largest accepted t* se(c1) */
+  double alpha;
+  size_t n_points;
+  double span; /* S_max / S_min */
+  char reason[200];
+} nzk_slope_result;
+
+/* n_draws, err: m >= 3 positive finite values, S spanning at least two
+ * decades (S_max >= 100 S_min).  Returns 0 and fills res; GSL_EINVAL for
+ * fewer points, a short span, a non-positive value, alpha outside (0, 1)
+ * or max_halfwidth <= 0. */
+int nzk_check_slope(const double *n_draws, const double *err, size_t m, double expected,
+                    double alpha, double max_halfwidth, nzk_slope_result *res);
+/* One line: "PASS name: slope -0.49 +- 0.03 vs -0.5 (|t| = 0.3 <= 4.3, ...)". */
+void nzk_slope_print(FILE *out, const char *name, const nzk_slope_result *res);
+
+/* --- theorem T1: Monte Carlo kernel against its moment formula ---------
+ *
+ * Decides from the moment flags before any number is compared:
+ *   undefined     the direction law lacks the moment E K needs (order 4
+ *                 for shared, 2 for plain and pair; for pair both laws);
+ *   not testable  E K exists but one draw's kernel has infinite variance
+ *                 (order 8 for shared, 4 for plain and pair), so a
+ *                 standard error means nothing.
+ * Returns 1 with res filled (verdict and reason) when one of these holds,
+ * else 0 (the z-test may run).  zeta NULL means the law of z. */
+int nzk_check_kernel_moments(nzk_scheme scheme, const nzk_dir *z, const nzk_dir *zeta,
+                             nzk_check_result *res);
+
+/* T1 in one call: est and se from nzk_kernel_mc(scheme, J, z, zeta, S, B,
+ * seed), formula from nzk_kernel_expected, then nzk_check_zscores over the
+ * distinct entries (symmetric for plain and shared; all n^2 entries for
+ * pair, whose kernel is not symmetric) at family-wise level alpha.
+ * The undefined / not testable verdicts of nzk_check_kernel_moments take
+ * precedence; then the missing quantities are filled with NaN (formula
+ * when undefined, se when undefined or not testable) and est still holds
+ * the Monte Carlo average.  est, se, formula: n x n.
+ * Returns 0 with res filled, or the status of a failed computation. */
+int nzk_check_kernel(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z,
+                     const nzk_dir *zeta, size_t n_draws, size_t batch, uint64_t seed,
+                     double alpha, gsl_matrix *est, gsl_matrix *se, gsl_matrix *formula,
+                     nzk_check_result *res);
 
 #endif

@@ -1,0 +1,367 @@
+/* dynamics.c: kernel gradient descent, the closed form of T3 and the
+ * second-moment recursion of T3b (see dynamics.h; DESIGN.md section 3). */
+#include "dynamics.h"
+#include "nzk_error.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include "nzk_blas.h"
+
+int nzk_kgd_step(const gsl_matrix *K, double eta, const gsl_vector *y, gsl_vector *f,
+                 gsl_vector *work)
+{
+  const size_t n = f->size;
+  if (K->size1 != n || K->size2 != n || y->size != n || work->size != n)
+    return NZK_FAIL(GSL_EBADLEN, "kernel GD: K is %zu x %zu, y %zu, f %zu, work %zu", K->size1,
+                    K->size2, y->size, n, work->size);
+  if (!isfinite(eta)) return NZK_FAIL(GSL_EINVAL, "kernel GD: eta must be finite, got %g", eta);
+  gsl_vector_memcpy(work, f);
+  gsl_vector_sub(work, y); /* r = f - y */
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)n, -eta / (double)n, K->data,
+              (int)K->tda, work->data, (int)work->stride, 1.0, f->data, (int)f->stride);
+  return 0;
+}
+
+/* --- symmetric eigendecomposition ---------------------------------------- */
+
+/* GSL_EINVAL unless K is square, finite and symmetric to 1e-10 of max|K|. */
+static int check_symmetric(const gsl_matrix *K, const char *who)
+{
+  const size_t n = K->size1;
+  if (K->size2 != n || n == 0)
+    return NZK_FAIL(GSL_EBADLEN, "%s: kernel is %zu x %zu, expected square", who, K->size1,
+                    K->size2);
+  double scale = 0.0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) {
+      double a = gsl_matrix_get(K, i, j);
+      if (!isfinite(a))
+        return NZK_FAIL(GSL_EINVAL, "%s: kernel entry (%zu,%zu) is not finite", who, i, j);
+      scale = fmax(scale, fabs(a));
+    }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++)
+      if (fabs(gsl_matrix_get(K, i, j) - gsl_matrix_get(K, j, i)) > 1e-10 * scale)
+        return NZK_FAIL(GSL_EINVAL, "%s: kernel is not symmetric at (%zu,%zu); the closed form "
+                        "needs a symmetric kernel (use kernel GD)", who, i, j);
+  return 0;
+}
+
+/* K = Q diag(lambda) Q^T, eigenvalues ascending, eigenvectors in columns
+ * of Q.  K is not modified (its lower triangle is copied into Q first). */
+static int sym_eigen(const gsl_matrix *K, gsl_vector *lambda, gsl_matrix *Q, const char *who)
+{
+  const size_t n = K->size1;
+  gsl_matrix *A = gsl_matrix_alloc(n, n);
+  lapack_int *isuppz = malloc(2 * n * sizeof *isuppz);
+  if (!A || !isuppz) {
+    gsl_matrix_free(A);
+    free(isuppz);
+    return NZK_FAIL(GSL_ENOMEM, "%s: out of memory (n = %zu)", who, n);
+  }
+  gsl_matrix_memcpy(A, K);
+  lapack_int m = 0;
+  lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'A', 'L', (lapack_int)n, A->data,
+                                   (lapack_int)A->tda, 0.0, 0.0, 0, 0, 0.0, &m, lambda->data,
+                                   Q->data, (lapack_int)Q->tda, isuppz);
+  gsl_matrix_free(A);
+  free(isuppz);
+  if (info != 0 || (size_t)m != n)
+    return NZK_FAIL(GSL_EFAILED, "%s: eigendecomposition failed (dsyevr info %d, %d of %zu "
+                    "eigenvalues)", who, (int)info, (int)m, n);
+  return 0;
+}
+
+/* --- closed form (T3) ---------------------------------------------------- */
+
+struct nzk_closed {
+  size_t n;
+  gsl_vector *lambda; /* eigenvalues, ascending */
+  gsl_matrix *Q;      /* eigenvectors in columns */
+  gsl_vector *b;      /* Q^T r_0 */
+  gsl_vector *g;      /* scratch: g_k b_k */
+  int have_r0;
+};
+
+void nzk_closed_free(nzk_closed *cf)
+{
+  if (!cf) return;
+  gsl_vector_free(cf->lambda);
+  gsl_matrix_free(cf->Q);
+  gsl_vector_free(cf->b);
+  gsl_vector_free(cf->g);
+  free(cf);
+}
+
+nzk_closed *nzk_closed_alloc(const gsl_matrix *K)
+{
+  if (check_symmetric(K, "closed form")) return NULL;
+  const size_t n = K->size1;
+  nzk_closed *cf = calloc(1, sizeof *cf);
+  if (cf) {
+    cf->n = n;
+    cf->lambda = gsl_vector_alloc(n);
+    cf->Q = gsl_matrix_alloc(n, n);
+    cf->b = gsl_vector_alloc(n);
+    cf->g = gsl_vector_alloc(n);
+  }
+  if (!cf || !cf->lambda || !cf->Q || !cf->b || !cf->g) {
+    nzk_closed_free(cf);
+    NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (n = %zu)", n);
+    return NULL;
+  }
+  if (sym_eigen(K, cf->lambda, cf->Q, "closed form")) {
+    nzk_closed_free(cf);
+    return NULL;
+  }
+  return cf;
+}
+
+int nzk_closed_set_r0(nzk_closed *cf, const gsl_vector *r0)
+{
+  if (r0->size != cf->n)
+    return NZK_FAIL(GSL_EBADLEN, "closed form: r0 has %zu entries, expected %zu", r0->size,
+                    cf->n);
+  cblas_dgemv(CblasRowMajor, CblasTrans, (int)cf->n, (int)cf->n, 1.0, cf->Q->data,
+              (int)cf->Q->tda, r0->data, (int)r0->stride, 0.0, cf->b->data, 1);
+  cf->have_r0 = 1;
+  return 0;
+}
+
+const gsl_vector *nzk_closed_eigenvalues(const nzk_closed *cf) { return cf->lambda; }
+
+/* Per-mode factor (1 - c lambda)^t or exp(-c lambda t). */
+static int mode_factor(double c, double lambda, double t, nzk_evolve_mode mode, double *g)
+{
+  *g = mode == NZK_EVOLVE_FLOW ? exp(-c * lambda * t) : pow(1.0 - c * lambda, t);
+  return 0;
+}
+
+static int check_time(const nzk_closed *cf, double eta, double t, nzk_evolve_mode mode)
+{
+  if (!cf->have_r0) return NZK_FAIL(GSL_EFAILED, "closed form: r0 was not set");
+  if (!isfinite(eta)) return NZK_FAIL(GSL_EINVAL, "closed form: eta must be finite, got %g", eta);
+  if (!(t >= 0 && isfinite(t)))
+    return NZK_FAIL(GSL_EINVAL, "closed form: time must be finite and >= 0, got %g", t);
+  if (mode == NZK_EVOLVE_STEPS && t != floor(t))
+    return NZK_FAIL(GSL_EINVAL, "closed form: a step count must be an integer, got %g", t);
+  if (mode != NZK_EVOLVE_STEPS && mode != NZK_EVOLVE_FLOW)
+    return NZK_FAIL(GSL_EINVAL, "closed form: unknown mode %d", (int)mode);
+  return 0;
+}
+
+int nzk_closed_residual(const nzk_closed *cf, double eta, double t, nzk_evolve_mode mode,
+                        gsl_vector *r)
+{
+  int status = check_time(cf, eta, t, mode);
+  if (status) return status;
+  if (r->size != cf->n)
+    return NZK_FAIL(GSL_EBADLEN, "closed form: r has %zu entries, expected %zu", r->size, cf->n);
+  const double c = eta / (double)cf->n;
+  for (size_t k = 0; k < cf->n; k++) {
+    double g;
+    mode_factor(c, gsl_vector_get(cf->lambda, k), t, mode, &g);
+    gsl_vector_set(cf->g, k, g * gsl_vector_get(cf->b, k));
+  }
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)cf->n, (int)cf->n, 1.0, cf->Q->data,
+              (int)cf->Q->tda, cf->g->data, 1, 0.0, r->data, (int)r->stride);
+  return 0;
+}
+
+int nzk_closed_loss(const nzk_closed *cf, double eta, double t, nzk_evolve_mode mode,
+                    double *loss)
+{
+  int status = check_time(cf, eta, t, mode);
+  if (status) return status;
+  const double c = eta / (double)cf->n;
+  double s = 0.0;
+  for (size_t k = 0; k < cf->n; k++) {
+    double g, bk = gsl_vector_get(cf->b, k);
+    mode_factor(c, gsl_vector_get(cf->lambda, k), t, mode, &g);
+    s += g * g * bk * bk;
+  }
+  *loss = 0.5 * s / (double)cf->n;
+  return 0;
+}
+
+/* --- second moment (T3b) ------------------------------------------------- */
+
+struct nzk_secmom {
+  size_t n, steps;
+  gsl_vector *a;   /* eigenvalues of A, ascending */
+  gsl_matrix *U;   /* eigenvectors of A in columns */
+  gsl_matrix *S;   /* U^T R U */
+  gsl_vector *m;   /* U^T E r */
+  gsl_matrix *T;   /* scratch n x n */
+};
+
+void nzk_secmom_free(nzk_secmom *sm)
+{
+  if (!sm) return;
+  gsl_vector_free(sm->a);
+  gsl_matrix_free(sm->U);
+  gsl_matrix_free(sm->S);
+  gsl_vector_free(sm->m);
+  gsl_matrix_free(sm->T);
+  free(sm);
+}
+
+nzk_secmom *nzk_secmom_alloc(const gsl_matrix *A)
+{
+  if (check_symmetric(A, "second moment")) return NULL;
+  const size_t n = A->size1;
+  nzk_secmom *sm = calloc(1, sizeof *sm);
+  if (sm) {
+    sm->n = n;
+    sm->a = gsl_vector_alloc(n);
+    sm->U = gsl_matrix_alloc(n, n);
+    sm->S = gsl_matrix_calloc(n, n);
+    sm->m = gsl_vector_calloc(n);
+    sm->T = gsl_matrix_alloc(n, n);
+  }
+  if (!sm || !sm->a || !sm->U || !sm->S || !sm->m || !sm->T) {
+    nzk_secmom_free(sm);
+    NZK_FAIL(GSL_ENOMEM, "second moment: out of memory (n = %zu)", n);
+    return NULL;
+  }
+  if (sym_eigen(A, sm->a, sm->U, "second moment")) {
+    nzk_secmom_free(sm);
+    return NULL;
+  }
+  return sm;
+}
+
+int nzk_secmom_set_r0(nzk_secmom *sm, const gsl_vector *r0)
+{
+  const size_t n = sm->n;
+  if (r0->size != n)
+    return NZK_FAIL(GSL_EBADLEN, "second moment: r0 has %zu entries, expected %zu", r0->size, n);
+  cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)n, 1.0, sm->U->data, (int)sm->U->tda,
+              r0->data, (int)r0->stride, 0.0, sm->m->data, 1);
+  gsl_matrix_set_zero(sm->S);
+  cblas_dger(CblasRowMajor, (int)n, (int)n, 1.0, sm->m->data, 1, sm->m->data, 1, sm->S->data,
+             (int)sm->S->tda); /* S_0 = m m^T, R_0 = r_0 r_0^T */
+  sm->steps = 0;
+  return 0;
+}
+
+/* Off-diagonal S_kl evolve independently by the factor
+ * F_kl = 1 - c (a_k + a_l) + 2 c^2 a_k a_l per step, so `steps` steps
+ * multiply them by F_kl^steps; only the diagonal couples (see header). */
+int nzk_secmom_advance(nzk_secmom *sm, double eta, size_t steps)
+{
+  const size_t n = sm->n;
+  if (!isfinite(eta)) return NZK_FAIL(GSL_EINVAL, "second moment: eta must be finite, got %g", eta);
+  const double c = eta / (double)n, *a = sm->a->data;
+  for (size_t k = 0; k < n; k++)
+    for (size_t l = 0; l < n; l++)
+      if (k != l) {
+        double F = 1.0 - c * (a[k] + a[l]) + 2.0 * c * c * a[k] * a[l];
+        *gsl_matrix_ptr(sm->S, k, l) *= pow(F, (double)steps);
+      }
+  for (size_t k = 0; k < n; k++)
+    gsl_vector_set(sm->m, k, gsl_vector_get(sm->m, k) * pow(1.0 - c * a[k], (double)steps));
+
+  const size_t ld = sm->S->tda + 1; /* stride of the diagonal */
+  double *s = sm->S->data;
+  for (size_t t = 0; t < steps; t++) {
+    double as = 0.0;
+    for (size_t k = 0; k < n; k++) as += a[k] * s[k * ld];
+    for (size_t k = 0; k < n; k++)
+      s[k * ld] = (1.0 - 2.0 * c * a[k] + 2.0 * c * c * a[k] * a[k]) * s[k * ld] +
+                  c * c * a[k] * as;
+  }
+  sm->steps += steps;
+  return 0;
+}
+
+size_t nzk_secmom_steps(const nzk_secmom *sm) { return sm->steps; }
+
+double nzk_secmom_mean_square(const nzk_secmom *sm)
+{
+  double tr = 0.0;
+  for (size_t k = 0; k < sm->n; k++) tr += gsl_matrix_get(sm->S, k, k);
+  return tr;
+}
+
+int nzk_secmom_get(const nzk_secmom *sm, gsl_matrix *R, gsl_vector *mean, gsl_vector *var)
+{
+  const size_t n = sm->n;
+  const int ln = (int)n;
+  if ((R && (R->size1 != n || R->size2 != n)) || (mean && mean->size != n) ||
+      (var && var->size != n))
+    return NZK_FAIL(GSL_EBADLEN, "second moment: outputs must have size %zu", n);
+  gsl_matrix *T = sm->T, *U = sm->U;
+  if (mean)
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, ln, ln, 1.0, U->data, (int)U->tda, sm->m->data, 1,
+                0.0, mean->data, (int)mean->stride);
+  if (!R && !var) return 0;
+  /* T = U S, then R = T U^T and R_ii = row_i(T) . row_i(U) */
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ln, ln, ln, 1.0, U->data, (int)U->tda,
+              sm->S->data, (int)sm->S->tda, 0.0, T->data, (int)T->tda);
+  if (R)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ln, ln, ln, 1.0, T->data, (int)T->tda,
+                U->data, (int)U->tda, 0.0, R->data, (int)R->tda);
+  if (var)
+    for (size_t i = 0; i < n; i++) {
+      double rii = cblas_ddot(ln, gsl_matrix_const_ptr(T, i, 0), 1, gsl_matrix_const_ptr(U, i, 0),
+                              1);
+      double mi = cblas_ddot(ln, gsl_matrix_const_ptr(U, i, 0), 1, sm->m->data, 1);
+      gsl_vector_set(var, i, rii - mi * mi);
+    }
+  return 0;
+}
+
+/* g(c) = sum over positive a_k of c a_k / (2 (1 - c a_k)) */
+static double msq_g(const gsl_vector *a, double a_tol, double c)
+{
+  double g = 0.0;
+  for (size_t k = 0; k < a->size; k++) {
+    double ak = gsl_vector_get(a, k);
+    if (ak > a_tol) g += c * ak / (2.0 * (1.0 - c * ak));
+  }
+  return g;
+}
+
+int nzk_secmom_stability_eta(const nzk_secmom *sm, double *eta_max)
+{
+  const double a_max = gsl_vector_get(sm->a, sm->n - 1);
+  /* eigenvalues below this are rounding noise of a rank-deficient A */
+  const double a_tol = 64.0 * (double)sm->n * DBL_EPSILON * fabs(a_max);
+  if (!(a_max > 0))
+    return NZK_FAIL(GSL_EDOM, "second moment: A has no positive eigenvalue; every eta is stable");
+  double lo = 0.0, hi = 1.0 / a_max; /* g(lo) < 1 <= g(hi) = inf */
+  for (int it = 0; it < 200 && hi - lo > 4.0 * DBL_EPSILON * hi; it++) {
+    double mid = 0.5 * (lo + hi);
+    if (msq_g(sm->a, a_tol, mid) < 1.0) lo = mid;
+    else hi = mid;
+  }
+  *eta_max = (double)sm->n * lo;
+  return 0;
+}
+
+int nzk_secmom_step_dense(const gsl_matrix *A, double c, gsl_matrix *R, gsl_matrix *work1,
+                          gsl_matrix *work2)
+{
+  const size_t n = A->size1;
+  const int ln = (int)n;
+  if (A->size2 != n || R->size1 != n || R->size2 != n || work1->size1 != n ||
+      work1->size2 != n || work2->size1 != n || work2->size2 != n)
+    return NZK_FAIL(GSL_EBADLEN, "second moment step: all matrices must be %zu x %zu", n, n);
+  /* W1 = A R, W2 = W1 A = A R A; R A = W1^T as both are symmetric */
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ln, ln, ln, 1.0, A->data, (int)A->tda,
+              R->data, (int)R->tda, 0.0, work1->data, (int)work1->tda);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ln, ln, ln, 1.0, work1->data,
+              (int)work1->tda, A->data, (int)A->tda, 0.0, work2->data, (int)work2->tda);
+  double tr = 0.0;
+  for (size_t i = 0; i < n; i++) tr += gsl_matrix_get(work1, i, i);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) {
+      double v = gsl_matrix_get(R, i, j) -
+                 c * (gsl_matrix_get(work1, i, j) + gsl_matrix_get(work1, j, i)) +
+                 c * c * (tr * gsl_matrix_get(A, i, j) + 2.0 * gsl_matrix_get(work2, i, j));
+      gsl_matrix_set(R, i, j, v);
+    }
+  return 0;
+}
