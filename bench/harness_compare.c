@@ -20,11 +20,16 @@
  *    of the previous run, so the drop is not repeat-to-repeat noise.
  *  - `drift` is the noise between runs that the repeats of one run do not
  *    see (other jobs on the machine, CPU frequency, memory placement).  If
- *    run-to-run changes of a median were normal with spread s, their
- *    median absolute value would be 0.67 s x sqrt(2) = 0.95 s, so
- *    3 x drift is about 2.9 s: a false alarm rate near 0.2 % per ratio.
- *  - `floor` (default 5 %) keeps a quiet machine from flagging changes too
- *    small to matter, before any history exists.
+ *    the medians of successive runs scattered normally with spread s, a
+ *    run-to-run change would have spread sqrt(2) s and median absolute
+ *    value 0.674 sqrt(2) s = 0.95 s; the default factor 5 then puts the
+ *    threshold at 4.8 s = 3.4 spreads of a change, a one-sided false alarm
+ *    rate near 0.04 % per ratio (more in practice: the tails are heavier
+ *    and the drift is estimated from few runs).
+ *  - `floor` (default 10 %) covers the first nights, before 3 earlier
+ *    runs exist: on this 2-core shared machine, with repeats paired with
+ *    DGEMM, the medians of BLAS-bound ratios moved 2-4 % from run to run
+ *    and end-to-end ratios up to 40 % under heavy load (README).
  * An improvement is the mirror image.  Plain figures
  * are listed with their change, verdict "info", never flagged. */
 #include "harness.h"

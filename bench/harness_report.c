@@ -225,8 +225,8 @@ static void report_usage(FILE *out)
           "Writes DIR/nightly.json, summary.md, summary.html and charts/ from\n"
           "DIR/bench.json, comparing with the previous run under ROOT (default: the\n"
           "parent of DIR).  --floor is the smallest relative worsening of a ratio\n"
-          "flagged as a regression (default 0.05); --drift-factor the multiple of the\n"
-          "run-to-run drift flagged (default 3).  Exit 3 if a regression is flagged.\n");
+          "flagged as a regression (default 0.10); --drift-factor the multiple of the\n"
+          "run-to-run drift flagged (default 5).  Exit 3 if a regression is flagged.\n");
 }
 
 static int report_parse(int argc, char **argv, report_opts *o)
@@ -329,7 +329,7 @@ int harness_report_main(int argc, char **argv)
 {
   char root[4400], steps[4400], tpl[4400], file[4400];
   snprintf(tpl, sizeof tpl, "%s/reports/nightly_history.gp", NZK_SOURCE_DIR);
-  report_opts o = {NULL, NULL, NULL, tpl, NZK_GNUPLOT, 0.05, 3.0, 1};
+  report_opts o = {NULL, NULL, NULL, tpl, NZK_GNUPLOT, 0.10, 5.0, 1};
   int status = report_parse(argc, argv, &o);
   if (status) return status == 1 ? 0 : status;
   if (!o.root) {
