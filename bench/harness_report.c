@@ -164,9 +164,8 @@ static json_t *chart_one(const report_opts *o, const json_t *rec, const run_entr
   int lower = strcmp(harness_str(rec, "better"), "lower") == 0;
   snprintf(title, sizeof title, "%s %s (%s)", harness_str(rec, "bench"),
            harness_str(rec, "figure"), harness_str(rec, "params"));
-  snprintf(ylabel, sizeof ylabel, "%s [%s], %s is better",
-           strcmp(unit, "ratio") == 0 ? "ratio" : harness_str(rec, "figure"), unit,
-           lower ? "lower" : "higher");
+  snprintf(ylabel, sizeof ylabel, "%s [%s], %s is better", harness_str(rec, "figure"),
+           strcmp(unit, "ratio") == 0 ? "ratio, no unit" : unit, lower ? "lower" : "higher");
   snprintf(npts, sizeof npts, "%d", points);
   char *const argv[] = {(char *)o->gnuplot, "-c", (char *)o->template_gp, dat, svg, title,
                         ylabel, npts, NULL};
