@@ -220,22 +220,39 @@ static int accel_figure(const nzk_exp_config *cfg, json_t *exp, const accel *a,
   if (!status) status = nzk_path_join(data, sizeof data, cfg->out_dir, rel);
   if (status) return status;
   strcpy(data + strlen(data) - 4, ".dat");
+  /* values[g][c]: pair measured, pair predicted, shared measured, shared
+   * predicted; a series with no finite value (never reached) is left out,
+   * since gnuplot cannot draw an empty histogram column. */
+  static const char *series[4] = {"pair measured", "pair predicted", "shared measured",
+                                  "shared predicted"};
+  double values[N_REGIMES][4];
+  int keep[4] = {0}, n_keep = 0;
+  for (int g = 0; g < N_REGIMES; g++)
+    for (int s = 1; s < N_SCH; s++) {
+      values[g][2 * (s - 1)] = speedup(res->meas[g][0], res->meas[g][s], a->tmax + 1);
+      values[g][2 * (s - 1) + 1] = speedup(res->pred[g][0], res->pred[g][s], a->tmax + 1);
+    }
+  for (int c = 0; c < 4; c++) {
+    for (int g = 0; g < N_REGIMES; g++) keep[c] |= isfinite(values[g][c]);
+    n_keep += keep[c];
+  }
+  if (n_keep == 0) return 0; /* nothing reached the target: the table says so */
   nzk_outfile o;
   if ((status = nzk_out_open(&o, data))) return status;
-  fprintf(o.fp, "\"regime\" \"pair measured\" \"pair predicted\" \"shared measured\" "
-                "\"shared predicted\"\n");
+  fputs("\"regime\"", o.fp);
+  for (int c = 0; c < 4; c++)
+    if (keep[c]) fprintf(o.fp, " \"%s\"", series[c]);
+  fputc('\n', o.fp);
   for (int g = 0; g < N_REGIMES; g++) {
     fprintf(o.fp, "\"%s\"", regime_names[g]);
-    for (int s = 1; s < N_SCH; s++) {
-      double m = speedup(res->meas[g][0], res->meas[g][s], a->tmax + 1);
-      double p = speedup(res->pred[g][0], res->pred[g][s], a->tmax + 1);
-      fprintf(o.fp, isfinite(m) ? " %.6g" : " NaN", m);
-      fprintf(o.fp, isfinite(p) ? " %.6g" : " NaN", p);
-    }
+    for (int c = 0; c < 4; c++)
+      if (keep[c]) fprintf(o.fp, isfinite(values[g][c]) ? " %.6g" : " NaN", values[g][c]);
     fputc('\n', o.fp);
   }
   if ((status = nzk_out_commit(&o))) return status;
-  const char *vars[] = {"datafile", data, "ncol", "5", "title",
+  char ncol[16];
+  snprintf(ncol, sizeof ncol, "%d", n_keep + 1);
+  const char *vars[] = {"datafile", data, "ncol", ncol, "title",
                         "T5: speed-up over plain ZO in steps to the target loss", NULL};
   status = nzk_plot_run("acceleration", png, vars);
   if (!status)

@@ -57,6 +57,7 @@ int cmd_reproduce(int argc, char **argv)
   const char *check = NULL;
   int have_seed = 0, c;
   optind = 1;
+  opterr = 0; /* one error line, ours */
   while ((c = getopt_long(argc, argv, "o:qd:s:Pc:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o': cfg.out_dir = optarg; break;
@@ -69,7 +70,9 @@ int cmd_reproduce(int argc, char **argv)
     case 'P': cfg.progress = 0; break;
     case 'c': check = optarg; break;
     case 'h': usage(stdout); return NZK_EXIT_OK;
-    default: return cli_usage_error("reproduce", "unknown option");
+    default:
+      return cli_usage_error("reproduce", "unknown option or missing value: '%s'",
+                             argv[optind - 1]);
     }
   }
   if (optind < argc) return cli_usage_error("reproduce", "unexpected argument '%s'", argv[optind]);
