@@ -83,6 +83,12 @@ int nzk_exp_acceleration(const nzk_exp_config *cfg, json_t *doc);
  * every data set found; records which were found in the document. */
 int nzk_exp_images(const nzk_exp_config *cfg, json_t *doc);
 
+/* FFN synthetic row: MLP 2-5-5-1 with normalised Jacobian rows, n = 150. */
+int nzk_exp_ffn_synthetic(const nzk_exp_config *cfg, json_t *doc);
+/* T4: gap and drift of full networks against their linearisation by width
+ * (network.h, nzk_width_sweep), with log-log slopes and the figure. */
+int nzk_exp_width_sweep(const nzk_exp_config *cfg, json_t *doc);
+
 /* Everything: runs every experiment, then writes <out_dir>/results.json,
  * tables.md, tables/<id>.csv, fig/<id>.png and index.html, and checks the folder.
  * On success *doc receives the document (caller frees with json_decref).

@@ -35,7 +35,9 @@ int nzk_reproduce(const nzk_exp_config *cfg, json_t **doc_out)
   static const step steps[] = {
       {"kernel checks (T1)", nzk_exp_kernel_checks},
       {"linear synthetic rows", nzk_exp_linear_synthetic},
+      {"FFN synthetic row", nzk_exp_ffn_synthetic},
       {"image data sets", nzk_exp_images},
+      {"width sweep (T4)", nzk_exp_width_sweep},
       {"acceleration (T5)", nzk_exp_acceleration},
   };
   char fig[4096];
