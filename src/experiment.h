@@ -36,6 +36,8 @@ typedef struct {
   const char *out_dir;  /* output folder; figures go to <out_dir>/fig */
   const char *data_dir; /* explicit data folder, or NULL */
   int progress;         /* progress lines on stderr */
+  const char *only;     /* NULL, or one group: kernel, linear, ffn, images, width,
+                         * acceleration (nzk_reproduce runs only that one) */
 } nzk_exp_config;
 
 /* --- the linear-in-theta core -------------------------------------------- */
@@ -95,6 +97,11 @@ int nzk_exp_width_sweep(const nzk_exp_config *cfg, json_t *doc);
  * Returns 0 or the first failure's status; then no results.json or
  * index.html of this run exists. */
 int nzk_reproduce(const nzk_exp_config *cfg, json_t **doc);
+
+/* A ZO run counts as diverged when its loss exceeds this factor times
+ * max(L0, |y|^2 / 2n), or is not finite (train.h's rule, stricter factor:
+ * runs 10^4 above their start carry no information on the mean). */
+#define NZK_XP_RUNAWAY 1e4
 
 /* Helpers shared by the experiment files (experiment_common.c). */
 double nzk_xp_now(void);

@@ -123,7 +123,7 @@ static int law_family(const nzk_exp_config *cfg, json_t *doc, const char *fam,
   for (size_t k = 0; k < n_laws && !status; k++) {
     nzk_xp_linear set = base_setting(cfg, &s);
     set.law = laws[k];
-    set.runs = cfg->quick ? 12 : 16;
+    set.runs = cfg->quick ? 12 : 32;
     char spec[96];
     nzk_law_format(&laws[k], spec, sizeof spec);
     snprintf(id, sizeof id, "%s_%zu", fam, k + 1);

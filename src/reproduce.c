@@ -10,10 +10,12 @@
 #include "report_io.h"
 
 #include <stdio.h>
+#include <string.h>
 
 typedef int (*experiment_fn)(const nzk_exp_config *, json_t *);
 
 typedef struct {
+  const char *group; /* name for --only */
   const char *name;
   experiment_fn run;
 } step;
@@ -33,22 +35,29 @@ static int write_outputs(const nzk_exp_config *cfg, json_t *doc)
 int nzk_reproduce(const nzk_exp_config *cfg, json_t **doc_out)
 {
   static const step steps[] = {
-      {"kernel checks (T1)", nzk_exp_kernel_checks},
-      {"linear synthetic rows", nzk_exp_linear_synthetic},
-      {"FFN synthetic row", nzk_exp_ffn_synthetic},
-      {"image data sets", nzk_exp_images},
-      {"width sweep (T4)", nzk_exp_width_sweep},
-      {"acceleration (T5)", nzk_exp_acceleration},
+      {"kernel", "kernel checks (T1)", nzk_exp_kernel_checks},
+      {"linear", "linear synthetic rows", nzk_exp_linear_synthetic},
+      {"ffn", "FFN synthetic row", nzk_exp_ffn_synthetic},
+      {"images", "image data sets", nzk_exp_images},
+      {"width", "width sweep (T4)", nzk_exp_width_sweep},
+      {"acceleration", "acceleration (T5)", nzk_exp_acceleration},
   };
+  const size_t n_steps = sizeof steps / sizeof steps[0];
   char fig[4096];
   double t0 = nzk_xp_now();
   *doc_out = NULL;
+  int known = cfg->only == NULL;
+  for (size_t k = 0; k < n_steps; k++) known |= cfg->only && !strcmp(cfg->only, steps[k].group);
+  if (!known)
+    return NZK_FAIL(GSL_EINVAL, "unknown experiment group '%s' (kernel, linear, ffn, images, "
+                    "width, acceleration)", cfg->only);
   int status = nzk_path_join(fig, sizeof fig, cfg->out_dir, "fig");
   if (!status) status = nzk_mkdir_p(fig);
   json_t *doc = status ? NULL : nzk_results_new(cfg->quick ? "quick" : "full", cfg->seed);
   if (!status && !doc) status = nzk_error_code();
   if (!status) status = nzk_results_add_dataset(doc, "synthetic", 1, "generated (DESIGN.md 5)");
-  for (size_t k = 0; k < sizeof steps / sizeof steps[0] && !status; k++) {
+  for (size_t k = 0; k < n_steps && !status; k++) {
+    if (cfg->only && strcmp(cfg->only, steps[k].group) != 0) continue;
     double ts = nzk_xp_now();
     nzk_xp_progress(cfg, "%s ...", steps[k].name);
     status = steps[k].run(cfg, doc);

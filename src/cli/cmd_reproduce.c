@@ -27,6 +27,7 @@ static void usage(FILE *out)
           "  --data DIR      where to look first for MNIST, CIFAR-10, Tiny ImageNet\n"
           "  --seed N        seed of every random stream (default 20260321; NZK_SEED too)\n"
           "  --no-progress   no progress lines\n"
+          "  --only GROUP    run one group: kernel, linear, ffn, images, width, acceleration\n"
           "  --check DIR     only check an existing output folder for consistency\n\n"
           "Exit status: 0 when every check reached its expected verdict, 1 when some did\n"
           "not or a computation failed, 2 for bad usage.\n");
@@ -51,14 +52,15 @@ int cmd_reproduce(int argc, char **argv)
       {"out", required_argument, NULL, 'o'},  {"quick", no_argument, NULL, 'q'},
       {"data", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 's'},
       {"no-progress", no_argument, NULL, 'P'}, {"check", required_argument, NULL, 'c'},
-      {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+      {"only", required_argument, NULL, 'O'}, {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   nzk_exp_config cfg = {.quick = 0, .seed = 0, .out_dir = "out", .data_dir = NULL,
-                        .progress = 1};
+                        .progress = 1, .only = NULL};
   const char *check = NULL;
   int have_seed = 0, c;
   optind = 1;
   opterr = 0; /* one error line, ours */
-  while ((c = getopt_long(argc, argv, "o:qd:s:Pc:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:qd:s:Pc:O:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o': cfg.out_dir = optarg; break;
     case 'q': cfg.quick = 1; break;
@@ -69,6 +71,7 @@ int cmd_reproduce(int argc, char **argv)
       break;
     case 'P': cfg.progress = 0; break;
     case 'c': check = optarg; break;
+    case 'O': cfg.only = optarg; break;
     case 'h': usage(stdout); return NZK_EXIT_OK;
     default:
       return cli_usage_error("reproduce", "unknown option or missing value: '%s'",
