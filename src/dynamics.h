@@ -65,6 +65,10 @@ int nzk_closed_residual(const nzk_closed *cf, double eta, double t, nzk_evolve_m
 int nzk_closed_loss(const nzk_closed *cf, double eta, double t, nzk_evolve_mode mode,
                     double *loss);
 
+/* The discrete-step loss at every step t = 0..steps into loss[0..steps],
+ * O(n) per step (no pow per mode).  Same errors as nzk_closed_loss. */
+int nzk_closed_loss_curve(const nzk_closed *cf, double eta, size_t steps, double *loss);
+
 /* Eigenvalues of K in ascending order (length n), owned by cf. */
 const gsl_vector *nzk_closed_eigenvalues(const nzk_closed *cf);
 

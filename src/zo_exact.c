@@ -8,7 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
+
+#include "rng_stream.h"
 
 struct nzk_zox {
   size_t n, p, q; /* examples, parameters, rank of J */
@@ -159,7 +163,9 @@ static double best_direction(nzk_zox *zx, size_t best_k, gsl_rng *r)
     zx->b[k] = zx->s[k] * zx->rt[k]; /* w = S rt, |w| = |g| */
     g2 += zx->b[k] * zx->b[k];
   }
-  for (size_t k = 0; k < best_k; k++) e_min = fmin(e_min, gsl_ran_gaussian_ziggurat(r, 1.0));
+  /* The least of K i.i.d. N(0,1) by inversion: P(min > x) = (1 - Phi(x))^K,
+   * so min = -Phi^{-1}(U^{1/K}), U uniform: one draw instead of K. */
+  e_min = -gsl_cdf_ugaussian_Pinv(pow(gsl_rng_uniform_pos(r), 1.0 / (double)best_k));
   fill_normal(r, zx->a, q);
   if (g2 == 0) return 0; /* at a stationary point every d_k is 0 */
   double zg = zx->sigma * sqrt(g2) * e_min; /* the kept z.g */
@@ -207,3 +213,70 @@ int nzk_zox_step(nzk_zox *zx, nzk_zox_kind kind, double eta, size_t best_k, gsl_
 }
 
 const double *nzk_zox_singular_values(const nzk_zox *zx) { return zx->s; }
+
+/* One chunk of B draws into acc; A, A2: B x q scratch, W0 = diag(sigma S)
+ * U^T (q x n), V, W: B x n scratch, c: B. */
+static int mc_chunk(const nzk_zox *zx, nzk_scheme scheme, gsl_rng *r, size_t B,
+                    gsl_matrix *A, gsl_matrix *A2, const gsl_matrix *W0, gsl_matrix *V,
+                    gsl_matrix *W, double *c, nzk_kacc *acc)
+{
+  const size_t q = zx->q, n = zx->n, m = zx->p - zx->q;
+  const double s2 = zx->sigma * zx->sigma;
+  const int pair = scheme == NZK_SCHEME_PAIR;
+  gsl_matrix_view a = gsl_matrix_submatrix(A, 0, 0, B, q), a2 = gsl_matrix_submatrix(A2, 0, 0, B, q);
+  gsl_matrix_view v = gsl_matrix_submatrix(V, 0, 0, B, n), w = gsl_matrix_submatrix(W, 0, 0, B, n);
+  for (size_t s = 0; s < B; s++) {
+    double *as = gsl_matrix_ptr(&a.matrix, s, 0), *bs = gsl_matrix_ptr(&a2.matrix, s, 0);
+    fill_normal(r, as, q);
+    if (pair) fill_normal(r, bs, q);
+    if (scheme == NZK_SCHEME_SHARED)
+      c[s] = s2 * (cblas_ddot((int)q, as, 1, as, 1) + (m ? gsl_ran_chisq(r, (double)m) : 0.0));
+    else if (pair)
+      c[s] = s2 * (cblas_ddot((int)q, as, 1, bs, 1) +
+                   (m ? sqrt(gsl_ran_chisq(r, (double)m)) * gsl_ran_gaussian_ziggurat(r, 1.0)
+                      : 0.0));
+  }
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &a.matrix, W0, 0.0, &v.matrix);
+  if (pair) gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &a2.matrix, W0, 0.0, &w.matrix);
+  return nzk_kacc_add(acc, &v.matrix, pair ? &w.matrix : NULL,
+                      scheme == NZK_SCHEME_PLAIN ? NULL : c);
+}
+
+int nzk_zox_kernel_mc(const nzk_zox *zx, nzk_scheme scheme, size_t n_draws, size_t batch,
+                      uint64_t seed, gsl_matrix *mean, gsl_matrix *se)
+{
+  const size_t n = zx->n, q = zx->q;
+  if (mean->size1 != n || mean->size2 != n || (se && (se->size1 != n || se->size2 != n)))
+    return NZK_FAIL(GSL_EBADLEN, "zo_exact kernel: outputs must be %zu x %zu", n, n);
+  if (n_draws < 2 || batch == 0)
+    return NZK_FAIL(GSL_EINVAL, "zo_exact kernel: needs S >= 2 and B > 0 (S = %zu, B = %zu)",
+                    n_draws, batch);
+  if (batch > n_draws) batch = n_draws;
+  gsl_matrix *A = gsl_matrix_alloc(batch, q), *A2 = gsl_matrix_alloc(batch, q);
+  gsl_matrix *W0 = gsl_matrix_alloc(q, n), *V = gsl_matrix_alloc(batch, n);
+  gsl_matrix *W = gsl_matrix_alloc(batch, n);
+  double *c = malloc(batch * sizeof *c);
+  nzk_kacc *acc = nzk_kacc_alloc(n, batch);
+  gsl_rng *r = nzk_stream_alloc(seed, 0);
+  int status = (!A || !A2 || !W0 || !V || !W || !c || !acc || !r)
+                   ? NZK_FAIL(GSL_ENOMEM, "zo_exact kernel: out of memory") : 0;
+  for (size_t k = 0; !status && k < q; k++) /* W0 = diag(sigma S) U^T */
+    for (size_t i = 0; i < n; i++)
+      gsl_matrix_set(W0, k, i, zx->sigma * zx->s[k] * zx->U[i * q + k]);
+  size_t n_chunks = (n_draws + batch - 1) / batch;
+  for (size_t k = 0; k < n_chunks && !status; k++) {
+    size_t B = k + 1 < n_chunks ? batch : n_draws - k * batch;
+    nzk_stream_reset(r, seed, k);
+    status = mc_chunk(zx, scheme, r, B, A, A2, W0, V, W, c, acc);
+  }
+  if (!status) status = nzk_kacc_result(acc, mean, se);
+  gsl_matrix_free(A);
+  gsl_matrix_free(A2);
+  gsl_matrix_free(W0);
+  gsl_matrix_free(V);
+  gsl_matrix_free(W);
+  free(c);
+  nzk_kacc_free(acc);
+  gsl_rng_free(r);
+  return status;
+}

@@ -29,9 +29,12 @@
 #define NZK_ZO_EXACT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_vector.h>
+
+#include "kernel.h"
 
 typedef enum {
   NZK_ZOX_PLAIN = 0, /* theta -= eta d_z z */
@@ -68,5 +71,18 @@ int nzk_zox_step(nzk_zox *zx, nzk_zox_kind kind, double eta, size_t best_k, gsl_
 double nzk_zox_loss(const nzk_zox *zx);
 /* Current residual r (length n), O(nq). */
 int nzk_zox_residual(const nzk_zox *zx, gsl_vector *r);
+
+/* Monte Carlo estimate of the expected kernel E K of `scheme` for z (and
+ * zeta) ~ N(0, sigma^2 I_p) from S draws, with per-entry standard errors:
+ * the same estimator as nzk_kernel_mc (kernel.h), with each draw's
+ * (J z, |z|^2, z.zeta) drawn from its exact law in the q-dimensional row
+ * space (q normals and one chi^2 per direction instead of p normals, and
+ * V = A diag(sigma S) U^T is a B x q x n GEMM instead of B x p x n).
+ * Chunk k of B draws uses stream nzk_stream_alloc(seed, k).  mean, se:
+ * n x n (se may be NULL).  Returns 0, GSL_EBADLEN on shapes, GSL_EINVAL
+ * for S < 2 or B == 0, GSL_ENOMEM.  Checked against nzk_kernel_mc in
+ * verify/test_zo_exact.c. */
+int nzk_zox_kernel_mc(const nzk_zox *zx, nzk_scheme scheme, size_t n_draws, size_t batch,
+                      uint64_t seed, gsl_matrix *mean, gsl_matrix *se);
 
 #endif

@@ -15,7 +15,12 @@
  * Negative controls, each of which must be rejected: best of 20 against a
  * reference best of 5; shared against a reference plain run; pair against
  * a reference plain run (same mean kernel, larger variance); and a fast
- * plain run at 1.25 eta. */
+ * plain run at 1.25 eta.  Also the exact-law Monte Carlo kernel
+ * (nzk_zox_kernel_mc) against the reference estimator nzk_kernel_mc for
+ * each scheme, with two negative controls, and the O(n)-per-step loss
+ * curve nzk_closed_loss_curve against nzk_closed_loss. */
+#include "dynamics.h"
+#include "kernel.h"
 #include "model_linear.h"
 #include "nzk_error.h"
 #include "rng_stream.h"
@@ -176,6 +181,54 @@ static void check_rank_and_loss(const fixture *f)
   nzk_zox_free(zx);
 }
 
+/* The exact-law Monte Carlo kernel against the reference estimator
+ * nzk_kernel_mc: entry-wise z of the difference with both standard
+ * errors, Bonferroni over the distinct entries. */
+static void compare_kernel(const fixture *f, nzk_scheme fast, double fast_sigma, nzk_scheme ref,
+                           nzk_verdict want, const char *what)
+{
+  const size_t n = f->n, S = 20000;
+  nzk_law law = nzk_law_normal(f->sigma);
+  nzk_dir *dir = nzk_dir_alloc_iid(&law, f->p);
+  nzk_zox *zx = nzk_zox_alloc(f->J, fast_sigma);
+  gsl_matrix *e1 = gsl_matrix_alloc(n, n), *s1 = gsl_matrix_alloc(n, n);
+  gsl_matrix *e2 = gsl_matrix_alloc(n, n), *s2 = gsl_matrix_alloc(n, n);
+  nzk_zox_kernel_mc(zx, fast, S, 256, g_seed + 31, e1, s1);
+  nzk_kernel_mc(ref, f->J, dir, NULL, S, 256, g_seed + 32, e2, s2);
+  for (size_t k = 0; k < n * n; k++) s1->data[k] = hypot(s1->data[k], s2->data[k]);
+  nzk_check_result res;
+  nzk_check_zscores(e1, s1, e2, fast != NZK_SCHEME_PAIR, ALPHA, &res);
+  vt_verdict(&res, want, "%s (n=%zu, p=%zu, S=%zu each)", what, n, f->p, S);
+  gsl_matrix_free(e1);
+  gsl_matrix_free(s1);
+  gsl_matrix_free(e2);
+  gsl_matrix_free(s2);
+  nzk_zox_free(zx);
+  nzk_dir_free(dir);
+}
+
+/* The O(n)-per-step loss curve against the closed form's own loss(t). */
+static void check_loss_curve(const fixture *f)
+{
+  const size_t T = 500, n = f->n;
+  gsl_matrix *K = gsl_matrix_alloc(n, n);
+  double *curve = malloc((T + 1) * sizeof *curve), worst = 0;
+  nzk_kernel_ntk(f->J, K);
+  nzk_closed *cf = nzk_closed_alloc(K);
+  nzk_closed_set_r0(cf, f->r0);
+  nzk_closed_loss_curve(cf, 0.02, T, curve);
+  for (size_t t = 0; t <= T; t++) {
+    double ref;
+    nzk_closed_loss(cf, 0.02, (double)t, NZK_EVOLVE_STEPS, &ref);
+    worst = fmax(worst, fabs(curve[t] - ref) / ref);
+  }
+  vt_abs(worst, 0.0, 4.0 * (double)(T * n) * 2.2204460492503131e-16,
+         "loss curve by carried products = closed-form loss(t), t = 0..%zu (max rel. diff)", T);
+  nzk_closed_free(cf);
+  gsl_matrix_free(K);
+  free(curve);
+}
+
 int main(void)
 {
   fixture f;
@@ -199,6 +252,17 @@ int main(void)
           NZK_STEP_ZO, NZK_SCHEME_PLAIN, 0.01, 0, NZK_VERDICT_FAIL);
   compare(&f, "negative control: plain at 1.25 eta vs reference plain", NZK_ZOX_PLAIN, 0.025, 0,
           NZK_STEP_ZO, NZK_SCHEME_PLAIN, 0.02, 0, NZK_VERDICT_FAIL);
+  check_loss_curve(&f);
+  compare_kernel(&f, NZK_SCHEME_PLAIN, f.sigma, NZK_SCHEME_PLAIN, NZK_VERDICT_PASS,
+                 "exact-law MC kernel = reference MC kernel, plain");
+  compare_kernel(&f, NZK_SCHEME_PAIR, f.sigma, NZK_SCHEME_PAIR, NZK_VERDICT_PASS,
+                 "exact-law MC kernel = reference MC kernel, pair");
+  compare_kernel(&f, NZK_SCHEME_SHARED, f.sigma, NZK_SCHEME_SHARED, NZK_VERDICT_PASS,
+                 "exact-law MC kernel = reference MC kernel, shared");
+  compare_kernel(&f, NZK_SCHEME_SHARED, f.sigma, NZK_SCHEME_PLAIN, NZK_VERDICT_FAIL,
+                 "negative control: exact-law shared kernel vs reference plain kernel");
+  compare_kernel(&f, NZK_SCHEME_SHARED, 1.05 * f.sigma, NZK_SCHEME_SHARED, NZK_VERDICT_FAIL,
+                 "negative control: exact-law shared kernel at 1.05 sigma vs reference");
   fixture_free(&f);
 
   /* p < n: rank-deficient NTK, residual part outside range(J) constant */
@@ -208,6 +272,8 @@ int main(void)
           NZK_SCHEME_SHARED, 0.004, 0, NZK_VERDICT_PASS);
   compare(&f, "best of 20, p < n: exact law = forward passes", NZK_ZOX_BEST, 0.02, 20,
           NZK_STEP_ZO_BEST, NZK_SCHEME_PLAIN, 0.02, 20, NZK_VERDICT_PASS);
+  compare_kernel(&f, NZK_SCHEME_SHARED, f.sigma, NZK_SCHEME_SHARED, NZK_VERDICT_PASS,
+                 "exact-law MC kernel = reference MC kernel, shared, p < n");
   fixture_free(&f);
   return vt_finish();
 }
