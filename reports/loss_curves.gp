@@ -10,4 +10,6 @@ set ylabel ylabel
 set logscale y
 set format y '%.0e'
 if (exists("logx") && logx eq '1') set logscale x
-plot for [i=2:int(real(ncol))] datafile using 1:i with lines lw 2 title columnhead(i)
+# dash types cycle so that curves lying on top of each other stay visible
+plot for [i=2:int(real(ncol))] datafile using 1:i with lines dashtype int(i%3+1) lw 2 \
+     title columnhead(i)

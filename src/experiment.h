@@ -116,6 +116,9 @@ void nzk_xp_record_steps(size_t steps, size_t out[NZK_XP_N_RECORD]);
 int nzk_xp_plot_curves(const nzk_exp_config *cfg, json_t *exp, const char *fig,
                        const char *title, const char *caption, const char *const *names,
                        const gsl_matrix *M, int band);
+/* A short label of an entry law for tables and titles, 6 significant
+ * digits: "t(nu 10, scale 1)", "normal(scale 0.8, mean 0.3)". */
+void nzk_xp_law_label(const nzk_law *law, char *buf, size_t len);
 /* Verdicts of one experiment that reached their expected value. */
 void nzk_xp_count_ok(const json_t *exp, size_t *ok, size_t *total);
 /* Function snapshots (function_evolution.gp): S columns index, target,

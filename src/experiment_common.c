@@ -154,3 +154,14 @@ void nzk_xp_count_ok(const json_t *exp, size_t *ok, size_t *total)
     if (json_is_true(json_object_get(v, "ok"))) (*ok)++;
   }
 }
+
+void nzk_xp_law_label(const nzk_law *law, char *buf, size_t len)
+{
+  int k = snprintf(buf, len, "%s(", nzk_law_kind_name(law->kind));
+  if (k > 0 && law->kind == NZK_LAW_STUDENT_T && (size_t)k < len)
+    k += snprintf(buf + k, len - (size_t)k, "nu %g, ", law->nu);
+  if (k > 0 && (size_t)k < len) k += snprintf(buf + k, len - (size_t)k, "scale %g", law->scale);
+  if (k > 0 && law->mean != 0 && (size_t)k < len)
+    k += snprintf(buf + k, len - (size_t)k, ", mean %g", law->mean);
+  if (k > 0 && (size_t)k < len) snprintf(buf + k, len - (size_t)k, ")");
+}

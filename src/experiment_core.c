@@ -103,8 +103,8 @@ static int core_alloc(core *c, const nzk_xp_linear *set)
   c->curves = gsl_matrix_alloc(c->npts, N_COLS);
   c->snap = gsl_matrix_alloc(c->n, 2 + NZK_XP_N_RECORD);
   c->dir = nzk_dir_alloc_iid(&set->law, c->p);
-  if (!c->pts || !c->r0 || !c->y_eff || !c->ntk || !c->mc_est || !c->mc_se || !c->curves || !c->snap ||
-      !c->dir)
+  if (!c->pts || !c->r0 || !c->y_eff || !c->ntk || !c->mc_est || !c->mc_se || !c->curves ||
+      !c->snap || !c->dir)
     return NZK_FAIL(GSL_ENOMEM, "%s: out of memory", set->id);
   for (size_t k = 0; k < c->npts; k++) {
     c->pts[k] = (set->steps * k + (c->npts - 1) / 2) / (c->npts - 1);
@@ -450,8 +450,10 @@ static int band_figure(const nzk_exp_config *cfg, core *c, json_t *exp)
       }
       gsl_sort(buf, 1, cnt);
       gsl_matrix_set(B, k, 1 + 3 * (size_t)s, column_mean(c->run_loss[s], k, NULL));
-      gsl_matrix_set(B, k, 2 + 3 * (size_t)s, cnt ? gsl_stats_quantile_from_sorted_data(buf, 1, cnt, 0.1) : NAN);
-      gsl_matrix_set(B, k, 3 + 3 * (size_t)s, cnt ? gsl_stats_quantile_from_sorted_data(buf, 1, cnt, 0.9) : NAN);
+      double lo = cnt ? gsl_stats_quantile_from_sorted_data(buf, 1, cnt, 0.1) : NAN;
+      double hi = cnt ? gsl_stats_quantile_from_sorted_data(buf, 1, cnt, 0.9) : NAN;
+      gsl_matrix_set(B, k, 2 + 3 * (size_t)s, lo);
+      gsl_matrix_set(B, k, 3 + 3 * (size_t)s, hi);
     }
   }
   char title[300];
@@ -499,7 +501,7 @@ static int snapshot_figure(const nzk_exp_config *cfg, core *c, json_t *exp)
 static void set_settings(json_t *exp, const nzk_xp_linear *set, size_t n, size_t p)
 {
   char law[128];
-  nzk_law_format(&set->law, law, sizeof law);
+  nzk_xp_law_label(&set->law, law, sizeof law);
   nzk_exp_set_setting_real(exp, "n", (double)n);
   nzk_exp_set_setting_real(exp, "p", (double)p);
   nzk_exp_set_setting_real(exp, "steps", (double)set->steps);
@@ -605,13 +607,16 @@ static void core_text(core *c, json_t *exp)
                    "%zu real ZO runs per scheme, and the closed form of T3, on %zu examples "
                    "with %zu parameters over %zu steps at eta = %g.",
                    c->set->mc_draws, c->set->runs, c->n, c->p, c->set->steps, c->set->eta);
+  size_t ok, total;
+  nzk_xp_count_ok(exp, &ok, &total);
   nzk_exp_set_text(exp, "found",
                    "Final loss (t = %zu): FO %.4g, kernel GD shared with the formula %.4g and "
-                   "with the MC NZK %.4g, mean of real shared ZO runs %.4g.  The MC curve "
-                   "follows the formula's to the Monte Carlo error, and the mean of the real "
-                   "runs follows the closed form where T3 passes (verdicts below).  Runs that "
-                   "diverged: plain %zu, pair %zu, shared %zu.",
-                   c->rec[T], fo, ks, mc, zs, c->diverged[0], c->diverged[1], c->diverged[2]);
+                   "with the MC NZK %.4g (%.2g %% apart), mean of real shared ZO runs %.4g.  "
+                   "%zu of %zu checks (T1 on the MC NZK, T3 on the mean residual of the runs, "
+                   "with their negative controls) reached their expected verdict.  Runs that "
+                   "diverged: plain %zu, pair %zu, shared %zu of %zu.",
+                   c->rec[T], fo, ks, mc, 100.0 * fabs(mc - ks) / ks, zs, ok, total,
+                   c->diverged[0], c->diverged[1], c->diverged[2], c->set->runs);
   for (int s = 0; s < N_SCHEMES; s++)
     if (c->diverged[s] && c->ek_ok[s])
       nzk_exp_add_against(exp, "Real parameter-space %s ZO runs diverged in %zu of %zu seeds "
@@ -653,7 +658,9 @@ int nzk_xp_linear_run(const nzk_exp_config *cfg, const nzk_xp_linear *set, json_
     char title[300];
     snprintf(title, sizeof title, "%s: loss curves", set->title);
     status = nzk_xp_plot_curves(cfg, exp, "loss", title,
-                                "Loss against step for every method (ZO runs: mean over seeds).",
+                                "Loss against step for every method (ZO runs: mean over the seeds "
+                                "that stayed finite; a method whose runs all diverged is left "
+                                "out).",
                                 method_names, c.curves, 0);
   }
   if (!status && set->runs) status = band_figure(cfg, &c, exp);

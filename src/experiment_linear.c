@@ -70,7 +70,7 @@ static int scale_row(json_t *table, const nzk_law *law, const gsl_matrix *X, siz
 {
   const size_t n = X->size1, p = X->size2;
   char spec[128];
-  nzk_law_format(law, spec, sizeof spec);
+  nzk_xp_law_label(law, spec, sizeof spec);
   double a2 = NAN, a4 = NAN;
   nzk_law_raw_moment(law, 2, &a2);
   int has4 = nzk_law_raw_moment(law, 4, &a4) == 0;
@@ -125,7 +125,7 @@ static int law_family(const nzk_exp_config *cfg, json_t *doc, const char *fam,
     set.law = laws[k];
     set.runs = cfg->quick ? 12 : 32;
     char spec[96];
-    nzk_law_format(&laws[k], spec, sizeof spec);
+    nzk_xp_law_label(&laws[k], spec, sizeof spec);
     snprintf(id, sizeof id, "%s_%zu", fam, k + 1);
     snprintf(ttl, sizeof ttl, "%s: %s", title, spec);
     set.id = id;

@@ -223,7 +223,8 @@ static int mc_chunk(const nzk_zox *zx, nzk_scheme scheme, gsl_rng *r, size_t B,
   const size_t q = zx->q, n = zx->n, m = zx->p - zx->q;
   const double s2 = zx->sigma * zx->sigma;
   const int pair = scheme == NZK_SCHEME_PAIR;
-  gsl_matrix_view a = gsl_matrix_submatrix(A, 0, 0, B, q), a2 = gsl_matrix_submatrix(A2, 0, 0, B, q);
+  gsl_matrix_view a = gsl_matrix_submatrix(A, 0, 0, B, q);
+  gsl_matrix_view a2 = gsl_matrix_submatrix(A2, 0, 0, B, q);
   gsl_matrix_view v = gsl_matrix_submatrix(V, 0, 0, B, n), w = gsl_matrix_submatrix(W, 0, 0, B, n);
   for (size_t s = 0; s < B; s++) {
     double *as = gsl_matrix_ptr(&a.matrix, s, 0), *bs = gsl_matrix_ptr(&a2.matrix, s, 0);

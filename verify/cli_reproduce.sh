@@ -19,8 +19,13 @@ SRC=${NZK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 TMP=$(mktemp -d /tmp/nzk_cli_reproduce.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 pass=0 fail=0 skip=0
-ok() { if [ "$1" = 0 ]; then echo "PASS $2"; pass=$((pass + 1)); else echo "FAIL $2"; fail=$((fail + 1)); fi; }
-is_png() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
+ok() {
+  if [ "$1" = 0 ]; then echo "PASS $2"; pass=$((pass + 1))
+  else echo "FAIL $2"; fail=$((fail + 1)); fi
+}
+is_png() {
+  [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]
+}
 
 OUT=$TMP/out
 start=$(date +%s)
@@ -33,7 +38,8 @@ ok $? "summary line on stdout: $(head -n 1 "$TMP/stdout")"
 J=$OUT/results.json
 [ -s "$J" ] && grep -q '"schema": "nzk-reproduce/1"' "$J"
 ok $? "results.json exists with schema nzk-reproduce/1"
-for key in '"verdict"' '"expected"' '"statistic"' '"threshold"' '"elapsed_s"' '"compared"' '"found"'; do
+for key in '"verdict"' '"expected"' '"statistic"' '"threshold"' '"elapsed_s"' \
+  '"compared"' '"found"'; do
   grep -q "$key" "$J"
   ok $? "results.json has $key fields"
 done
