@@ -120,29 +120,27 @@ static int mc_error_figure(const nzk_exp_config *cfg, json_t *exp, const gsl_mat
 }
 
 /* Monte Carlo error against S for each scheme, with the slope checks. */
-static int slope_study(const nzk_exp_config *cfg, t1_work *w, json_t *exp)
+/* The perturbation must exceed the Monte Carlo error at the largest S
+ * (about 10^5 draws) for the control to bite: 5 %. */
+#define SLOPE_PERTURB 1.05
+
+/* Relative Frobenius errors err[s][k] of the Monte Carlo kernel of scheme s
+ * from S[k] draws (S from 300 to 10^2.5 x 300, geometric); err[3] is the
+ * shared estimate against the formula scaled by SLOPE_PERTURB.  Each point
+ * is the root mean square of n_rep independent estimates, which halves the
+ * scatter of the fit. */
+static int slope_errors(const nzk_exp_config *cfg, t1_work *w, const nzk_dir *dir,
+                        double S[N_SLOPE], double err[4][N_SLOPE])
 {
-  const nzk_law law = nzk_law_normal(1.0);
-  nzk_dir *dir = nzk_dir_alloc_iid(&law, w->p);
-  gsl_matrix *E = gsl_matrix_alloc(N_SLOPE, 5);
-  if (!dir || !E) return GSL_ENOMEM;
-  double S[N_SLOPE], err[4][N_SLOPE];
-  /* The perturbation must exceed the Monte Carlo error at the largest S
-   * (about 10^5 draws) for the control to bite: 5 %.  Each point is the
-   * root mean square of n_rep independent estimates, which halves the
-   * scatter of the fit. */
-  const double s_lo = 300, perturb = 1.05;
   const int n_rep = cfg->quick ? 8 : 4; /* quick: p = 10, heavier-tailed errors */
   int status = 0;
-  char slopes[200] = "", icpts[200] = "", name[200];
   for (int s = 0; s < 3 && !status; s++) {
     status = nzk_kernel_expected((nzk_scheme)s, w->J, dir, NULL, w->formula);
+    gsl_matrix_memcpy(w->wrong, w->formula);
+    gsl_matrix_scale(w->wrong, SLOPE_PERTURB);
     for (int k = 0; k < N_SLOPE && !status; k++) {
-      /* S from s_lo to 10^2.5 s_lo, geometric */
-      S[k] = round(s_lo * pow(10.0, 2.5 * k / (N_SLOPE - 1)));
+      S[k] = round(300.0 * pow(10.0, 2.5 * k / (N_SLOPE - 1)));
       double e2 = 0, e2w = 0;
-      gsl_matrix_memcpy(w->wrong, w->formula);
-      gsl_matrix_scale(w->wrong, perturb);
       for (int rep = 0; rep < n_rep && !status; rep++) {
         status = nzk_kernel_mc((nzk_scheme)s, w->J, dir, NULL, (size_t)S[k], 256,
                                cfg->seed + 100000u * (uint64_t)s + 100u * (uint64_t)k +
@@ -153,11 +151,18 @@ static int slope_study(const nzk_exp_config *cfg, t1_work *w, json_t *exp)
       err[s][k] = sqrt(e2);
       if (s == NZK_SCHEME_SHARED) err[3][k] = sqrt(e2w); /* negative control */
     }
-    for (int k = 0; k < N_SLOPE && !status; k++) {
-      gsl_matrix_set(E, (size_t)k, 0, S[k]);
-      gsl_matrix_set(E, (size_t)k, 1 + (size_t)s, err[s][k]);
-    }
   }
+  return status;
+}
+
+/* The slope checks (three schemes and the control) into exp; the fitted
+ * slopes and intercepts as space-separated lists for the figure. */
+static int slope_verdicts(json_t *exp, const double S[N_SLOPE], double err[4][N_SLOPE],
+                          char *slopes, char *icpts, size_t len)
+{
+  static const char *metric[3] = {"slope_plain", "slope_pair", "slope_shared"};
+  char name[200];
+  int status = 0;
   for (int s = 0; s < 4 && !status; s++) {
     nzk_slope_result sr;
     status = nzk_check_slope(S, err[s], N_SLOPE, -0.5, NZK_CHECK_ALPHA_DEFAULT, 0.3, &sr);
@@ -170,16 +175,31 @@ static int slope_study(const nzk_exp_config *cfg, t1_work *w, json_t *exp)
       snprintf(name, sizeof name, "S^(-1/2) decay of the %s MC error", nzk_scheme_name(s));
     else
       snprintf(name, sizeof name, "negative control: shared MC error vs formula x %g",
-               perturb);
-    status = nzk_exp_add_verdict(exp, "T1", name, &res, s < 3 ? NZK_VERDICT_PASS
-                                                               : NZK_VERDICT_FAIL);
-    snprintf(slopes + strlen(slopes), sizeof slopes - strlen(slopes), "%.6f ", sr.slope);
-    snprintf(icpts + strlen(icpts), sizeof icpts - strlen(icpts), "%.6f ", sr.intercept);
-    if (s == 3) break;
-    nzk_exp_set_metric(exp, s == 0 ? "slope_plain" : s == 1 ? "slope_pair" : "slope_shared",
-                       sr.slope);
+               SLOPE_PERTURB);
+    status = nzk_exp_add_verdict(exp, "T1", name, &res,
+                                 s < 3 ? NZK_VERDICT_PASS : NZK_VERDICT_FAIL);
+    snprintf(slopes + strlen(slopes), len - strlen(slopes), "%.6f ", sr.slope);
+    snprintf(icpts + strlen(icpts), len - strlen(icpts), "%.6f ", sr.intercept);
+    if (s < 3) nzk_exp_set_metric(exp, metric[s], sr.slope);
   }
-  for (int k = 0; k < N_SLOPE; k++) gsl_matrix_set(E, (size_t)k, 4, err[3][k]);
+  return status;
+}
+
+/* Monte Carlo error against S for each scheme, with the slope checks. */
+static int slope_study(const nzk_exp_config *cfg, t1_work *w, json_t *exp)
+{
+  const nzk_law law = nzk_law_normal(1.0);
+  nzk_dir *dir = nzk_dir_alloc_iid(&law, w->p);
+  gsl_matrix *E = gsl_matrix_alloc(N_SLOPE, 5);
+  double S[N_SLOPE], err[4][N_SLOPE];
+  char slopes[200] = "", icpts[200] = "";
+  int status = (!dir || !E) ? NZK_FAIL(GSL_ENOMEM, "T1 slope study: out of memory") : 0;
+  if (!status) status = slope_errors(cfg, w, dir, S, err);
+  for (int k = 0; k < N_SLOPE && !status; k++) {
+    gsl_matrix_set(E, (size_t)k, 0, S[k]);
+    for (size_t s = 0; s < 4; s++) gsl_matrix_set(E, (size_t)k, 1 + s, err[s][k]);
+  }
+  if (!status) status = slope_verdicts(exp, S, err, slopes, icpts, sizeof slopes);
   if (!status) status = mc_error_figure(cfg, exp, E, slopes, icpts);
   gsl_matrix_free(E);
   nzk_dir_free(dir);

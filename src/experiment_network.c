@@ -143,7 +143,7 @@ static json_t *slope_table(const nzk_sweep_row *rows, size_t n_rows)
                             names, NULL);
   for (int s = 0; t && s < N_SERIES; s++) {
     nzk_parametrisation par = s < 3 ? NZK_PARAM_STANDARD : NZK_PARAM_NTK;
-    nzk_sweep_fit fit;
+  nzk_sweep_fit fit;
     nzk_sweep_fit_slopes(rows, n_rows, par, sweep_methods[s % 3], &fit);
     json_t *row = nzk_table_add_row(t);
     nzk_row_str(row, nzk_parametrisation_name(par));
@@ -155,6 +155,28 @@ static json_t *slope_table(const nzk_sweep_row *rows, size_t n_rows)
     nzk_row_int(row, (long long)fit.n_diverged);
   }
   return t;
+}
+
+/* Metrics and the text of the sweep, from the NTK-parametrised FO fit. */
+static void sweep_text(json_t *exp, const nzk_sweep_config *sc, const nzk_sweep_row *rows,
+                       size_t n_rows)
+{
+  nzk_sweep_fit fit;
+  nzk_sweep_fit_slopes(rows, n_rows, NZK_PARAM_NTK, NZK_METHOD_FO, &fit);
+  nzk_exp_set_metric(exp, "drift_slope_ntk_fo", fit.drift_slope);
+  nzk_exp_set_metric(exp, "gap_slope_ntk_fo", fit.gap_slope);
+  nzk_exp_set_text(exp, "compared", "Full ReLU networks trained by FO and by the plain and "
+                   "shared ZO schemes against their linearisations at theta0 (same draws), "
+                   "for hidden widths %zu to %zu.", sc->widths[0],
+                   sc->widths[sc->n_widths - 1]);
+  nzk_exp_set_text(exp, "found", "Under NTK parametrisation the FO kernel drift %s with "
+                   "width (log-log slope %.3g +- %.3g) and the function gap %s (slope %.3g "
+                   "+- %.3g); the table has every method and parametrisation, with the runs "
+                   "that diverged.  Linearised dynamics describe a network only where the "
+                   "drift is small; the paper's 64-10-5-1 network is narrow.",
+                   fit.drift_slope < 0 ? "falls" : "does not fall", fit.drift_slope,
+                   fit.drift_se, fit.gap_slope < 0 ? "falls" : "does not fall",
+                   fit.gap_slope, fit.gap_se);
 }
 
 int nzk_exp_width_sweep(const nzk_exp_config *cfg, json_t *doc)
@@ -195,23 +217,7 @@ int nzk_exp_width_sweep(const nzk_exp_config *cfg, json_t *doc)
     status = nzk_exp_add_table(exp, slope_table(rows, n_rows));
   }
   if (!status) status = sweep_figure(cfg, exp, &sc, rows, n_rows);
-  if (!status) {
-    nzk_sweep_fit fit;
-    nzk_sweep_fit_slopes(rows, n_rows, NZK_PARAM_NTK, NZK_METHOD_FO, &fit);
-    nzk_exp_set_metric(exp, "drift_slope_ntk_fo", fit.drift_slope);
-    nzk_exp_set_metric(exp, "gap_slope_ntk_fo", fit.gap_slope);
-    nzk_exp_set_text(exp, "compared", "Full ReLU networks trained by FO and by the plain and "
-                     "shared ZO schemes against their linearisations at theta0 (same draws), "
-                     "for hidden widths %zu to %zu.", sc.widths[0], sc.widths[sc.n_widths - 1]);
-    nzk_exp_set_text(exp, "found", "Under NTK parametrisation the FO kernel drift %s with "
-                     "width (log-log slope %.3g +- %.3g) and the function gap %s (slope %.3g "
-                     "+- %.3g); the table has every method and parametrisation, with the runs "
-                     "that diverged.  Linearised dynamics describe a network only where the "
-                     "drift is small; the paper's 64-10-5-1 network is narrow.",
-                     fit.drift_slope < 0 ? "falls" : "does not fall", fit.drift_slope,
-                     fit.drift_se, fit.gap_slope < 0 ? "falls" : "does not fall",
-                     fit.gap_slope, fit.gap_se);
-  }
+  if (!status) sweep_text(exp, &sc, rows, n_rows);
   if (exp) nzk_exp_set_elapsed(exp, nzk_xp_now() - t0);
   free(rows);
   gsl_matrix_free(X);
