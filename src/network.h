@@ -22,6 +22,7 @@
 #include "kernel.h"
 #include "law.h"
 #include "model.h"
+#include "model_linearized.h"
 #include "model_mlp.h"
 #include "train.h"
 
@@ -173,7 +174,8 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
  * For every hidden width w, parametrisation, seed s and method: an MLP
  * d - w - ... - w - 1 (`depth` hidden layers) initialised from stream
  * (seed, s) of rng_stream.h (the same network for every method), its
- * offset linearization, and one nzk_compare_run of `steps` steps with
+ * linearization (offset unless cfg->variant says otherwise), and one
+ * nzk_compare_run of `steps` steps with
  * directions from seed + 1, run s.
  * Step size.  With eta_relative set, the base step of each network is
  *   eta_net = eta * n / tr(Theta_0),   Theta_0 its NTK at theta0,
@@ -204,11 +206,13 @@ typedef struct {
   nzk_eta_policy policy;
   nzk_law law;           /* entries of the directions z (and zeta) */
   double runaway_factor;
+  nzk_lin_variant variant; /* linearization compared with (offset for T4) */
 } nzk_sweep_config;
 
 /* Defaults: widths 16, 64, 256, 1024; depth 2; ReLU; both
  * parametrisations; all four methods; 3 seeds, seed 1; 300 steps;
- * eta 0.5 relative (matched policy), eps 1e-3; N(0, 1) directions; runaway 1e4. */
+ * eta 0.5 relative (matched policy), eps 1e-3; N(0, 1) directions; runaway 1e4;
+ * offset linearization. */
 void nzk_sweep_config_default(nzk_sweep_config *cfg);
 
 typedef struct {

@@ -28,6 +28,7 @@ void nzk_sweep_config_default(nzk_sweep_config *cfg)
   cfg->policy = NZK_ETA_MATCHED;
   cfg->law = nzk_law_normal(1.0);
   cfg->runaway_factor = 1e4;
+  cfg->variant = NZK_LIN_OFFSET;
 }
 
 static int sweep_validate(const nzk_sweep_config *cfg, const gsl_matrix *X)
@@ -74,7 +75,7 @@ static int sweep_cell(const nzk_sweep_config *cfg, const gsl_matrix *X, const gs
   int status = (!theta0 || !r || !z) ? NZK_FAIL(GSL_ENOMEM, "sweep: out of memory (p = %zu)",
                                                 net->p) : 0;
   if (!status) status = nzk_mlp_init(spec, r, theta0);
-  if (!status && !(lin = nzk_linearized_alloc(net, theta0, X, NZK_LIN_OFFSET, 0)))
+  if (!status && !(lin = nzk_linearized_alloc(net, theta0, X, cfg->variant, 0)))
     status = nzk_error_code();
   double eta_net = cfg->eta, trace = 0;
   if (!status && cfg->eta_relative) {
