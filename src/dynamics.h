@@ -68,6 +68,34 @@ int nzk_closed_loss(const nzk_closed *cf, double eta, double t, nzk_evolve_mode 
 /* Eigenvalues of K in ascending order (length n), owned by cf. */
 const gsl_vector *nzk_closed_eigenvalues(const nzk_closed *cf);
 
+/* --- drivers with recording (used by `nzk train` and the benchmarks) ---
+ *
+ * Both record like nzk_trainer_run: loss[s] = (1/2n)|f_s - y|^2 for
+ * s = 0..steps (steps + 1 entries, may be NULL) and row k of F (nrec x n)
+ * = f_{rec[k]} (rec ascending, <= steps).  Divergence: a loss that is not
+ * finite or exceeds nzk_runaway_bound returns GSL_ERUNAWAY naming the
+ * step, with the outputs holding what came before. */
+
+/* Kernel GD from f0 (length n): O(n^2) per step. */
+int nzk_kgd_run(const gsl_matrix *K, double eta, const gsl_vector *y, const gsl_vector *f0,
+                size_t steps, double runaway_factor, double *loss, const size_t *rec,
+                size_t nrec, gsl_matrix *F);
+
+/* The closed form of cf (r0 set) with f_s = r_s + y: O(n) per loss,
+ * O(n^2) per record.  In FLOW mode step s means time t = s. */
+int nzk_closed_run(const nzk_closed *cf, double eta, nzk_evolve_mode mode, const gsl_vector *y,
+                   size_t steps, double runaway_factor, double *loss, const size_t *rec,
+                   size_t nrec, gsl_matrix *F);
+
+/* The divergence bound shared by trainers and drivers:
+ * factor * max(loss0, |y|^2 / (2n), DBL_MIN). */
+double nzk_runaway_bound(double factor, double loss0, const double *y, size_t n);
+
+/* GSL_EINVAL unless rec[0..nrec) is strictly increasing within [lo, hi];
+ * GSL_EBADLEN unless F is nrec x n (F may be NULL when nrec == 0). */
+int nzk_check_records(const size_t *rec, size_t nrec, size_t lo, size_t hi, const gsl_matrix *F,
+                      size_t n);
+
 /* --- T3b: second moment of the residual, plain Gaussian scheme ---------- */
 
 typedef struct nzk_secmom nzk_secmom;

@@ -1,10 +1,10 @@
 /* train.c: FO and parameter-space ZO steps for any nzk_model under the
  * squared loss (see train.h; DESIGN.md sections 1, 2 and 5). */
 #include "train.h"
+#include "dynamics.h"
 #include "nzk_error.h"
 #include "rng_stream.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,10 +197,7 @@ int nzk_trainer_init(nzk_trainer *t, const double *theta0, uint64_t run)
     t->started = 0;
     return status;
   }
-  double scale = 0.0;
-  for (size_t i = 0; i < t->n; i++) scale += t->y[i] * t->y[i];
-  scale = fmax(fmax(t->loss, 0.5 * scale / (double)t->n), DBL_MIN);
-  t->bound = t->par.runaway_factor * scale;
+  t->bound = nzk_runaway_bound(t->par.runaway_factor, t->loss, t->y, t->n);
   return 0;
 }
 
@@ -351,5 +348,78 @@ int nzk_trainer_residual(nzk_trainer *t, const double **r)
   if (!t->started) return NZK_FAIL(GSL_EFAILED, "trainer: queried before init");
   int status = refresh_f(t);
   *r = t->r;
+  return status;
+}
+
+/* --- driver -------------------------------------------------------------- */
+
+int nzk_trainer_run(nzk_trainer *t, size_t steps, double *loss, const size_t *rec, size_t nrec,
+                    gsl_matrix *F)
+{
+  if (!t->started) return NZK_FAIL(GSL_EFAILED, "trainer: run called before init");
+  const size_t iter0 = t->iter;
+  int status = nzk_check_records(rec, nrec, iter0, iter0 + steps, F, t->n);
+  size_t k = 0;
+  for (size_t j = 0; !status; j++) {
+    if (loss) status = nzk_trainer_loss(t, &loss[j]);
+    if (!status && k < nrec && rec[k] == t->iter) {
+      const double *f = NULL;
+      status = nzk_trainer_f(t, &f);
+      if (!status) memcpy(gsl_matrix_ptr(F, k++, 0), f, t->n * sizeof(double));
+    }
+    if (status || j == steps) break;
+    status = nzk_trainer_step(t);
+  }
+  return status;
+}
+
+/* Welford update of mean m and sum of squared deviations q with x, run j. */
+static void welford(double *m, double *q, const double *x, size_t len, size_t j)
+{
+  for (size_t k = 0; k < len; k++) {
+    double d = x[k] - m[k];
+    m[k] += d / (double)(j + 1);
+    q[k] += d * (x[k] - m[k]);
+  }
+}
+
+static void finish_sd(double *q, size_t len, size_t runs)
+{
+  for (size_t k = 0; k < len; k++) q[k] = runs > 1 ? sqrt(q[k] / (double)(runs - 1)) : 0.0;
+}
+
+int nzk_trainer_ensemble(nzk_trainer *t, const double *theta0, size_t runs, size_t steps,
+                         const size_t *rec, size_t nrec, double *loss_mean, double *loss_sd,
+                         gsl_matrix *F_mean, gsl_matrix *F_sd)
+{
+  const size_t n = t->n, nl = steps + 1, nf = nrec * n;
+  if (runs == 0) return NZK_FAIL(GSL_EINVAL, "ensemble: needs at least one run");
+  int status = nzk_check_records(rec, nrec, 0, steps, F_mean, n);
+  if (status) return status;
+  if (F_sd && (F_sd->size1 != nrec || F_sd->size2 != n))
+    return NZK_FAIL(GSL_EBADLEN, "ensemble: F_sd must be %zu x %zu", nrec, n);
+  /* scratch: this run's losses and records, then the running sums */
+  double *buf = calloc(2 * (nl + nf) + nl + nf, sizeof(double));
+  if (!buf) return NZK_FAIL(GSL_ENOMEM, "ensemble: out of memory (%zu steps)", steps);
+  double *lm = buf, *lq = lm + nl, *fm = lq + nl, *fq = fm + nf, *lr = fq + nf, *fr = lr + nl;
+  gsl_matrix_view Fr = gsl_matrix_view_array(fr, nrec ? nrec : 1, n);
+  for (size_t j = 0; j < runs && !status; j++) {
+    status = nzk_trainer_init(t, theta0, j);
+    if (!status) status = nzk_trainer_run(t, steps, lr, rec, nrec, nrec ? &Fr.matrix : NULL);
+    if (status) break;
+    welford(lm, lq, lr, nl, j);
+    welford(fm, fq, fr, nf, j);
+  }
+  finish_sd(lq, nl, runs);
+  finish_sd(fq, nf, runs);
+  if (!status) {
+    if (loss_mean) memcpy(loss_mean, lm, nl * sizeof(double));
+    if (loss_sd) memcpy(loss_sd, lq, nl * sizeof(double));
+    for (size_t k = 0; k < nf; k++) {
+      if (F_mean) F_mean->data[(k / n) * F_mean->tda + k % n] = fm[k];
+      if (F_sd) F_sd->data[(k / n) * F_sd->tda + k % n] = fq[k];
+    }
+  }
+  free(buf);
   return status;
 }

@@ -107,6 +107,30 @@ int nzk_trainer_residual(nzk_trainer *t, const double **r);
 size_t nzk_trainer_n(const nzk_trainer *t);
 size_t nzk_trainer_p(const nzk_trainer *t);
 
+/* Drive an initialised trainer for `steps` steps, recording as it goes:
+ * loss[j] = L(theta) after iter0 + j steps, j = 0..steps (loss has
+ * steps + 1 entries, may be NULL), where iter0 is the iteration count on
+ * entry; and row k of F (nrec x n) = f(theta) after rec[k] steps in
+ * total (rec ascending, iter0 <= rec[k] <= iter0 + steps; F may be NULL
+ * when nrec == 0).  One forward pass per step for the loss, on top of the
+ * step's own.  Returns 0, GSL_EINVAL / GSL_EBADLEN for bad records or
+ * shapes, or the first failure of a step (GSL_ERUNAWAY names the step);
+ * on failure the outputs hold what was recorded before it. */
+int nzk_trainer_run(nzk_trainer *t, size_t steps, double *loss, const size_t *rec, size_t nrec,
+                    gsl_matrix *F);
+
+/* R independent runs (run indices 0..R-1, each from theta0) of `steps`
+ * steps, recorded as in nzk_trainer_run and summarised over the runs:
+ * loss_mean / loss_sd (steps + 1 entries) and F_mean / F_sd (nrec x n)
+ * hold the mean and the standard deviation across runs (divisor R - 1;
+ * zero when R == 1).  Any output may be NULL (F_mean only if nrec == 0).
+ * Running sums (Welford), so memory does not grow with R.  Returns 0, or
+ * the first failure (GSL_ERUNAWAY names run and step), GSL_EINVAL for
+ * R == 0. */
+int nzk_trainer_ensemble(nzk_trainer *t, const double *theta0, size_t runs, size_t steps,
+                         const size_t *rec, size_t nrec, double *loss_mean, double *loss_sd,
+                         gsl_matrix *F_mean, gsl_matrix *F_sd);
+
 /* What the last step did (valid until the next step or init).  The update
  * was theta_{t+1} = theta_t - eta * d * coef * z.  For ZO, the realised
  * one-step kernel is K_t = coef (J z)(J zeta)^T (DESIGN.md section 2), so
