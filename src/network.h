@@ -124,7 +124,9 @@ int nzk_method_eta(nzk_method method, nzk_eta_policy policy, double eta, const n
  * side by side with the same method, step size and direction streams
  * (trainer run index `run` for both), and measures at every record
  *   loss of each, function gap (net vs lin), kernel drift of the net.
- * The trainer is train.h's; ZO steps use forward passes only. */
+ * The trainer is train.h's; ZO steps use forward passes only.  lin may be
+ * NULL: then only `net` is trained (any model, e.g. a linearized one on
+ * its own) and the lin losses and the gap are NaN. */
 typedef struct {
   nzk_method method;
   double eta;            /* step size used as is (apply nzk_method_eta first) */

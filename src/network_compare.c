@@ -212,18 +212,24 @@ static int drift_now(compare_ws *w, double *drift)
   return status;
 }
 
-/* Losses, gap (and drift when asked) now; into record r of tr if any. */
+/* Losses, gap (and drift when asked) now; into record r of tr if any.  A
+ * runaway seen by a query sets res->diverged and returns 0. */
 static int measure(compare_ws *w, int with_drift, nzk_compare_trace *tr, size_t r,
                    nzk_compare_result *res)
 {
-  const double *ff, *fl;
+  const double *ff, *fl = NULL;
   const size_t n = w->X->size1;
-  int status = nzk_trainer_loss(w->tf, &res->loss_full);
-  if (!status) status = nzk_trainer_loss(w->tl, &res->loss_lin);
-  if (!status) status = nzk_trainer_f(w->tf, &ff);
-  if (!status) status = nzk_trainer_f(w->tl, &fl);
-  if (status) return status;
-  res->gap = nzk_function_gap(ff, fl, w->y, n);
+  int sf = nzk_trainer_loss(w->tf, &res->loss_full);
+  if (!sf) sf = nzk_trainer_f(w->tf, &ff);
+  int sl = w->tl ? nzk_trainer_loss(w->tl, &res->loss_lin) : 0;
+  if (!sl && w->tl) sl = nzk_trainer_f(w->tl, &fl);
+  if (sf == GSL_ERUNAWAY) res->diverged |= 1;
+  if (sl == GSL_ERUNAWAY) res->diverged |= 2;
+  if (res->diverged) return 0;
+  if (sf || sl) return sf ? sf : sl;
+  int status;
+  if (!w->tl) res->loss_lin = NAN;
+  res->gap = fl ? nzk_function_gap(ff, fl, w->y, n) : NAN;
   res->drift = NAN;
   if (with_drift && (status = drift_now(w, &res->drift))) return status;
   if (!tr) return 0;
@@ -233,7 +239,7 @@ static int measure(compare_ws *w, int with_drift, nzk_compare_trace *tr, size_t 
   tr->gap[r] = res->gap;
   tr->drift[r] = res->drift;
   memcpy(gsl_matrix_ptr(tr->f_full, r, 0), ff, n * sizeof *ff);
-  memcpy(gsl_matrix_ptr(tr->f_lin, r, 0), fl, n * sizeof *fl);
+  for (size_t i = 0; i < n; i++) gsl_matrix_set(tr->f_lin, r, i, fl ? fl[i] : NAN);
   return 0;
 }
 
@@ -245,15 +251,15 @@ static int ws_start(compare_ws *w, nzk_model *lin, const double *theta0, const g
   nzk_train_params tp;
   trainer_params(w->par, &tp);
   w->tf = nzk_trainer_alloc(w->net, w->X, y, &tp);
-  w->tl = w->tf ? nzk_trainer_alloc(lin, w->X, y, &tp) : NULL;
-  if (!w->tl) return nzk_error_code();
+  if (!w->tf) return nzk_error_code();
+  if (lin && !(w->tl = nzk_trainer_alloc(lin, w->X, y, &tp))) return nzk_error_code();
   w->J = gsl_matrix_alloc(n, p);
   w->K0 = K0 ? K0 : gsl_matrix_alloc(n, n);
   w->Kt = KT ? KT : gsl_matrix_alloc(n, n);
   if (!w->J || !w->K0 || !w->Kt)
     return NZK_FAIL(GSL_ENOMEM, "compare: out of memory for a %zu x %zu Jacobian", n, p);
   int status = nzk_trainer_init(w->tf, theta0, w->par->run);
-  if (!status) status = nzk_trainer_init(w->tl, theta0, w->par->run);
+  if (!status && w->tl) status = nzk_trainer_init(w->tl, theta0, w->par->run);
   if (!status)
     status = nzk_network_kernel(w->net, theta0, w->X, w->par->method, w->par->z, NULL, w->J,
                                 w->K0);
@@ -264,7 +270,7 @@ static int ws_start(compare_ws *w, nzk_model *lin, const double *theta0, const g
 static int step_both(compare_ws *w, nzk_compare_result *res)
 {
   int sf = nzk_trainer_step(w->tf);
-  int sl = sf ? 0 : nzk_trainer_step(w->tl);
+  int sl = (sf || !w->tl) ? 0 : nzk_trainer_step(w->tl);
   if (sf == GSL_ERUNAWAY) res->diverged |= 1;
   if (sl == GSL_ERUNAWAY) res->diverged |= 2;
   if (res->diverged) return 0;
@@ -275,7 +281,7 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
                     const gsl_vector *y, const nzk_compare_params *par, gsl_matrix *K0,
                     gsl_matrix *KT, nzk_compare_trace *trace, nzk_compare_result *res)
 {
-  if (lin->p != net->p || lin->d != net->d)
+  if (lin && (lin->p != net->p || lin->d != net->d))
     return NZK_FAIL(GSL_EBADLEN, "compare: net has p = %zu, d = %zu but lin p = %zu, d = %zu",
                     net->p, net->d, lin->p, lin->d);
   memset(res, 0, sizeof *res);
@@ -290,9 +296,10 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
   for (; !status; t++) {
     if (is_record(t, par->steps, par->record_every)) {
       int with_drift = par->record_drift || t == par->steps;
-      status = measure(&w, with_drift, trace, r++, res);
+      status = measure(&w, with_drift, trace, r, res);
+      if (!status && !res->diverged) r++;
     }
-    if (status || t == par->steps) break;
+    if (status || res->diverged || t == par->steps) break;
     status = step_both(&w, res);
     if (res->diverged) break;
   }
