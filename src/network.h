@@ -177,8 +177,8 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
  * d - w - ... - w - 1 (`depth` hidden layers) initialised from stream
  * (seed, s) of rng_stream.h (the same network for every method), its
  * linearization (offset unless cfg->variant says otherwise), and one
- * nzk_compare_run of `steps` steps with
- * directions from seed + 1, run s.
+ * nzk_compare_run of `steps` steps with directions from seed + 1, run s.
+ *
  * Step size.  With eta_relative set, the base step of each network is
  *   eta_net = eta * n / tr(Theta_0),   Theta_0 its NTK at theta0,
  * so eta is a fraction of the scale 2n / tr(Theta_0) below which FO and
@@ -189,10 +189,12 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
  * FO at eta = 0.1 diverges at width 1024, n = 32); under NTK
  * parametrisation tr(Theta_0) / n tends to a constant, so eta_net tends
  * to a fixed step, the setting of the NTK limit.  Otherwise eta_net = eta.
- * The method's policy (nzk_method_eta) is then applied to eta_net.  Memory: the net's Jacobian at the end
- * (n p doubles), plus the FO trainer's (n p) for FO; with n = 32 and
- * w = 1024 (p = 1.05e6 for d = 2) that is 270 MB each, so sweeps use a
- * modest n. */
+ * The method's policy (nzk_method_eta) is then applied to eta_net.
+ *
+ * Memory: the net's Jacobian (n p doubles) for the NTK trace and the
+ * drift, plus the FO trainer's (n p) for FO; the linearization keeps no
+ * Jacobian (model_linearized.h).  With n = 32 and w = 1024 (p = 1.05e6
+ * for d = 2) that is 270 MB each, so sweeps use a modest n. */
 typedef struct {
   size_t widths[NZK_MLP_MAX_LAYERS]; /* hidden widths swept */
   size_t n_widths;

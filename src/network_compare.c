@@ -13,7 +13,9 @@ int nzk_eta_policy_parse(const char *name, nzk_eta_policy *policy)
 {
   if (strcmp(name, "matched") == 0) *policy = NZK_ETA_MATCHED;
   else if (strcmp(name, "same") == 0) *policy = NZK_ETA_SAME;
-  else return NZK_FAIL(GSL_EINVAL, "unknown step-size policy '%s' (expected matched or same)", name);
+  else
+    return NZK_FAIL(GSL_EINVAL, "unknown step-size policy '%s' (expected matched or same)",
+                    name);
   return 0;
 }
 
@@ -60,6 +62,23 @@ static int add_expected(gsl_matrix *K_avg, gsl_matrix *Ktmp, const gsl_matrix *J
   return status;
 }
 
+/* Row B of V (and W) for the last step's draws: J z (and J zeta). */
+static int record_draw(const nzk_trainer *t, const gsl_matrix *J, gsl_matrix *V, gsl_matrix *W,
+                       double *c, size_t B, int *pair)
+{
+  const nzk_step_info *info = nzk_trainer_last(t);
+  const size_t p = J->size2;
+  if (!info->zeta) return NZK_FAIL(GSL_EINVAL, "realised kernels: the trainer is not a ZO one");
+  *pair = info->zeta != info->z;
+  gsl_vector_const_view z = gsl_vector_const_view_array(info->z, p);
+  gsl_vector_const_view zeta = gsl_vector_const_view_array(info->zeta, p);
+  gsl_vector_view v = gsl_matrix_row(V, B), w = gsl_matrix_row(W, B);
+  gsl_blas_dgemv(CblasNoTrans, 1.0, J, &z.vector, 0.0, &v.vector);
+  if (*pair) gsl_blas_dgemv(CblasNoTrans, 1.0, J, &zeta.vector, 0.0, &w.vector);
+  c[B] = info->coef;
+  return 0;
+}
+
 int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_matrix *X,
                                  size_t steps, size_t window, nzk_kacc *acc, nzk_scheme scheme,
                                  const nzk_dir *z, const nzk_dir *zeta, gsl_matrix *K_avg)
@@ -74,36 +93,22 @@ int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_mat
   if (K_avg && (!z || K_avg->size1 != n || K_avg->size2 != n))
     return NZK_FAIL(GSL_EINVAL, "realised kernels: K_avg needs a direction law and n x n shape");
   gsl_matrix *Ktmp = K_avg ? gsl_matrix_alloc(n, n) : NULL;
-  if (K_avg) gsl_matrix_set_zero(K_avg);
   gsl_matrix *J = gsl_matrix_alloc(n, p), *V = gsl_matrix_alloc(Bmax, n);
   gsl_matrix *W = gsl_matrix_alloc(Bmax, n);
-  double *theta = malloc(p * sizeof *theta), c[64];
-  int status = (!J || !V || !W || !theta || (K_avg && !Ktmp)) ? NZK_FAIL(GSL_ENOMEM, "realised kernels: out of "
-                                                     "memory (n = %zu, p = %zu)", n, p) : 0;
+  double c[64];
+  int status = 0, pair = 0;
+  if (!J || !V || !W || (K_avg && !Ktmp))
+    status = NZK_FAIL(GSL_ENOMEM, "realised kernels: out of memory (n = %zu, p = %zu)", n, p);
+  if (K_avg) gsl_matrix_set_zero(K_avg);
   size_t B = 0;
-  int pair = 0;
   for (size_t k = 0; k < steps && !status; k++) {
     const int rec = k >= steps - window;
-    if (rec) {
-      memcpy(theta, nzk_trainer_theta(t), p * sizeof *theta);
-      status = nzk_model_jacobian(model, theta, X, J);
-      if (!status && K_avg) status = add_expected(K_avg, Ktmp, J, scheme, z, zeta, window);
-    }
+    /* J_t at the parameters the step starts from */
+    if (rec) status = nzk_model_jacobian(model, nzk_trainer_theta(t), X, J);
+    if (!status && rec && K_avg) status = add_expected(K_avg, Ktmp, J, scheme, z, zeta, window);
     if (!status) status = nzk_trainer_step(t);
-    if (status || !rec) continue;
-    const nzk_step_info *info = nzk_trainer_last(t);
-    if (!info->zeta) {
-      status = NZK_FAIL(GSL_EINVAL, "realised kernels: the trainer is not a ZO trainer");
-      break;
-    }
-    pair = info->zeta != info->z;
-    gsl_vector_const_view z = gsl_vector_const_view_array(info->z, p);
-    gsl_vector_const_view zeta = gsl_vector_const_view_array(info->zeta, p);
-    gsl_vector_view v = gsl_matrix_row(V, B), w = gsl_matrix_row(W, B);
-    gsl_blas_dgemv(CblasNoTrans, 1.0, J, &z.vector, 0.0, &v.vector);
-    if (pair) gsl_blas_dgemv(CblasNoTrans, 1.0, J, &zeta.vector, 0.0, &w.vector);
-    c[B++] = info->coef;
-    if (B == Bmax) {
+    if (!status && rec) status = record_draw(t, J, V, W, c, B++, &pair);
+    if (!status && B == Bmax) {
       status = kacc_flush(acc, V, W, c, B, pair);
       B = 0;
     }
@@ -113,7 +118,6 @@ int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_mat
   if (Ktmp) gsl_matrix_free(Ktmp);
   if (V) gsl_matrix_free(V);
   if (W) gsl_matrix_free(W);
-  free(theta);
   return status;
 }
 

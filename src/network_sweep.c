@@ -99,7 +99,8 @@ static int sweep_cell(const nzk_sweep_config *cfg, const gsl_matrix *X, const gs
     *row = (nzk_sweep_row){spec->widths[1], net->p, s, spec->param, (nzk_method)m, 0, {0}};
     status = nzk_method_eta(par.method, cfg->policy, eta_net, z, &par.eta);
     row->eta = par.eta;
-    if (!status) status = nzk_compare_run(net, lin, theta0, X, y, &par, NULL, NULL, NULL, &row->res);
+    if (!status)
+      status = nzk_compare_run(net, lin, theta0, X, y, &par, NULL, NULL, NULL, &row->res);
     nzk_log(NZK_LOG_INFO, "sweep: width %zu %s seed %zu %s: gap %.3g drift %.3g%s",
             row->width, nzk_parametrisation_name(spec->param), s, nzk_method_name(par.method),
             row->res.gap, row->res.drift, row->res.diverged ? " (diverged)" : "");
