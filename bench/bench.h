@@ -42,7 +42,7 @@ static inline double bench_peak_rss_bytes(void)
   return 1024.0 * (double)ru.ru_maxrss;
 }
 
-static int bench_cmp_double(const void *a, const void *b)
+static inline int bench_cmp_double(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -54,6 +54,14 @@ typedef struct {
   double median, min, max;
   int repeats;
 } bench_stat;
+
+/* Median, min and max of v[0..n-1] (sorts v in place). */
+static inline bench_stat bench_stat_of(double *v, int n)
+{
+  qsort(v, (size_t)n, sizeof v[0], bench_cmp_double);
+  bench_stat s = {v[n / 2], v[0], v[n - 1], n};
+  return s;
+}
 
 /* Run fn(arg) once to warm up, then `repeats` timed times (at most 64). */
 static inline bench_stat bench_time(void (*fn)(void *), void *arg, int repeats)
@@ -67,9 +75,45 @@ static inline bench_stat bench_time(void (*fn)(void *), void *arg, int repeats)
     fn(arg);
     t[k] = bench_now_s() - t0;
   }
-  qsort(t, (size_t)repeats, sizeof t[0], bench_cmp_double);
-  bench_stat s = {t[repeats / 2], t[0], t[repeats - 1], repeats};
-  return s;
+  return bench_stat_of(t, repeats);
+}
+
+/* Paired timing for same-run ratios on a shared machine.  After one
+ * warm-up of each, every repeat times fn(arg) and then ref(ref_arg) back
+ * to back; the result is the median and spread over repeats of the
+ * per-repeat quotient t_ref / t_fn.  Both halves of a pair see the same
+ * machine load, so the quotient moves far less than the quotient of two
+ * medians timed seconds apart.  The rate ratio of fn to ref is then
+ *   (work_fn / work_ref) * quotient      (scale with bench_scale).
+ * t_fn and t_ref (may be NULL) receive each side's own time statistics. */
+static inline bench_stat bench_time_paired(void (*fn)(void *), void *arg,
+                                           void (*ref)(void *), void *ref_arg, int repeats,
+                                           bench_stat *t_fn, bench_stat *t_ref)
+{
+  double q[64], a[64], b[64];
+  if (repeats < 1) repeats = 1;
+  if (repeats > 64) repeats = 64;
+  fn(arg);
+  ref(ref_arg);
+  for (int k = 0; k < repeats; k++) {
+    double t0 = bench_now_s();
+    fn(arg);
+    double t1 = bench_now_s();
+    ref(ref_arg);
+    a[k] = t1 - t0;
+    b[k] = bench_now_s() - t1;
+    q[k] = b[k] / a[k];
+  }
+  if (t_fn) *t_fn = bench_stat_of(a, repeats);
+  if (t_ref) *t_ref = bench_stat_of(b, repeats);
+  return bench_stat_of(q, repeats);
+}
+
+/* s times a positive factor f. */
+static inline bench_stat bench_scale(bench_stat s, double f)
+{
+  bench_stat r = {s.median * f, s.min * f, s.max * f, s.repeats};
+  return r;
 }
 
 /* Rate `work` per second from times in seconds: the median rate is
@@ -102,7 +146,7 @@ static inline bench_stat bench_exact(double v)
  * square DGEMM of size n (2 n^3 flops), median of `repeats`. */
 typedef struct { gsl_matrix *A, *B, *C; } bench_dgemm_arg;
 
-static void bench_dgemm_once(void *p)
+static inline void bench_dgemm_once(void *p)
 {
   bench_dgemm_arg *a = p;
   int n = (int)a->A->size1;
@@ -110,19 +154,40 @@ static void bench_dgemm_once(void *p)
               a->B->data, n, 0.0, a->C->data, n);
 }
 
-/* GFLOP/s of the square DGEMM of size n: median and spread over repeats. */
-static inline bench_stat bench_dgemm_stat(size_t n, int repeats)
+/* Operands of the reference DGEMM of size n, filled with fixed values;
+ * bench_dgemm_once(&a) runs one product (for bench_time_paired). */
+static inline bench_dgemm_arg bench_dgemm_alloc(size_t n)
 {
   bench_dgemm_arg a = {gsl_matrix_alloc(n, n), gsl_matrix_alloc(n, n), gsl_matrix_alloc(n, n)};
   for (size_t k = 0; k < n * n; k++) {
     a.A->data[k] = 1.0 / (double)(k % 97 + 1);
     a.B->data[k] = 1.0 / (double)(k % 89 + 2);
   }
+  return a;
+}
+
+static inline void bench_dgemm_free(bench_dgemm_arg *a)
+{
+  gsl_matrix_free(a->A);
+  gsl_matrix_free(a->B);
+  gsl_matrix_free(a->C);
+}
+
+/* Flops of one reference product: 2 n^3. */
+static inline double bench_dgemm_flops(const bench_dgemm_arg *a)
+{
+  double n = (double)a->A->size1;
+  return 2.0 * n * n * n;
+}
+
+/* GFLOP/s of the square DGEMM of size n: median and spread over repeats. */
+static inline bench_stat bench_dgemm_stat(size_t n, int repeats)
+{
+  bench_dgemm_arg a = bench_dgemm_alloc(n);
   bench_stat s = bench_time(bench_dgemm_once, &a, repeats);
-  gsl_matrix_free(a.A);
-  gsl_matrix_free(a.B);
-  gsl_matrix_free(a.C);
-  return bench_rate(s, 2.0 * (double)n * (double)n * (double)n * 1e-9);
+  double gflop = bench_dgemm_flops(&a) * 1e-9;
+  bench_dgemm_free(&a);
+  return bench_rate(s, gflop);
 }
 
 /* Median GFLOP/s of the square DGEMM of size n (the figure alone). */

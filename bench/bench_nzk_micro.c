@@ -14,7 +14,9 @@
  *
  * Figures per scheme: end-to-end GFLOP/s (sampling included), BLAS-only
  * GFLOP/s (the same calls on one pre-drawn batch), draws per second, and
- * both as fractions of a square DGEMM measured in the same run.  Flops
+ * both as fractions of a square DGEMM measured in the same run: each
+ * repeat is paired with one DGEMM timed right after it, and the fraction
+ * is the median of the per-repeat fractions (bench_time_paired).  Flops
  * counted: GEMM 2 m n k, SYRK n (n + 1) k; scaling and squaring are not
  * counted.  Output: one line per scheme, whitespace-separated columns
  * with units; and records (bench.h) when NZK_BENCH_JSON is set.
@@ -175,40 +177,52 @@ static void ws_free(micro_ws *w)
   nzk_dir_free((nzk_dir *)w->dir);
 }
 
-/* Time one scheme end to end and BLAS-only; print and record its figures. */
-static void bench_scheme(micro_ws *w, nzk_scheme scheme, bench_stat dgemm, const char *params)
+static void record_scheme(const char *name, bench_stat gflops, bench_stat draws,
+                          bench_stat r_all, bench_stat r_blas, const char *params)
 {
-  const micro_opts *o = w->o;
-  size_t batches = (o->draws + o->batch - 1) / o->batch;
-  double gflop = 1e-9 * (double)batches * batch_flops(scheme, o->n, o->p, o->batch);
   char fig[64];
-  w->scheme = scheme;
-
-  w->resample = 1;
-  bench_stat t_all = bench_time(micro_run, w, o->repeats);
-  nzk_stream_reset(w->r, o->seed, 0);
-  nzk_dir_sample_batch(w->dir, w->r, w->Z);
-  nzk_dir_sample_batch(w->dir, w->r, w->Zeta);
-  w->resample = 0;
-  bench_stat t_blas = bench_time(micro_run, w, o->repeats);
-
-  bench_stat g_all = bench_rate(t_all, gflop), g_blas = bench_rate(t_blas, gflop);
-  bench_stat draws = bench_rate(t_all, (double)(batches * o->batch));
-  bench_stat r_all = bench_ratio(g_all, dgemm), r_blas = bench_ratio(g_blas, dgemm);
-  const char *name = nzk_scheme_name(scheme);
-  printf("%-7s %5zu %5zu %7zu %5zu %10.4g %12.4g %8.3f %8.3f %8.3f %7.3f %7.3f %9.1f\n", name,
-         o->n, o->p, o->draws, o->batch, t_all.median, draws.median, g_all.median,
-         g_blas.median, dgemm.median, r_all.median, r_blas.median,
-         bench_peak_rss_bytes() / 1048576.0);
-
   snprintf(fig, sizeof fig, "%s_gflops", name);
-  bench_record("nzk_micro", fig, "GFLOP/s", g_all, params);
+  bench_record("nzk_micro", fig, "GFLOP/s", gflops, params);
   snprintf(fig, sizeof fig, "%s_draws_per_s", name);
   bench_record("nzk_micro", fig, "draws/s", draws, params);
   snprintf(fig, sizeof fig, "%s_vs_dgemm", name);
   bench_record_ratio("nzk_micro", fig, r_all, BENCH_HIGHER_IS_BETTER, params);
   snprintf(fig, sizeof fig, "%s_blas_vs_dgemm", name);
   bench_record_ratio("nzk_micro", fig, r_blas, BENCH_HIGHER_IS_BETTER, params);
+}
+
+/* Time one scheme end to end and BLAS-only, each repeat paired with a
+ * reference DGEMM (bench_time_paired); print and record its figures. */
+static void bench_scheme(micro_ws *w, nzk_scheme scheme, bench_dgemm_arg *ref,
+                         const char *params)
+{
+  const micro_opts *o = w->o;
+  size_t batches = (o->draws + o->batch - 1) / o->batch;
+  double flops = (double)batches * batch_flops(scheme, o->n, o->p, o->batch);
+  double rel = flops / bench_dgemm_flops(ref);
+  bench_stat t_all, t_blas, t_ref;
+  w->scheme = scheme;
+
+  w->resample = 1;
+  bench_stat r_all = bench_scale(
+      bench_time_paired(micro_run, w, bench_dgemm_once, ref, o->repeats, &t_all, &t_ref), rel);
+  nzk_stream_reset(w->r, o->seed, 0);
+  nzk_dir_sample_batch(w->dir, w->r, w->Z);
+  nzk_dir_sample_batch(w->dir, w->r, w->Zeta);
+  w->resample = 0;
+  bench_stat r_blas = bench_scale(
+      bench_time_paired(micro_run, w, bench_dgemm_once, ref, o->repeats, &t_blas, NULL), rel);
+
+  bench_stat g_all = bench_rate(t_all, flops * 1e-9), g_blas = bench_rate(t_blas, flops * 1e-9);
+  bench_stat dgemm = bench_rate(t_ref, bench_dgemm_flops(ref) * 1e-9);
+  bench_stat draws = bench_rate(t_all, (double)(batches * o->batch));
+  const char *name = nzk_scheme_name(scheme);
+  printf("%-7s %5zu %5zu %7zu %5zu %10.4g %12.4g %8.3f %8.3f %8.3f %7.3f %7.3f %9.1f\n", name,
+         o->n, o->p, o->draws, o->batch, t_all.median, draws.median, g_all.median,
+         g_blas.median, dgemm.median, r_all.median, r_blas.median,
+         bench_peak_rss_bytes() / 1048576.0);
+
+  record_scheme(name, g_all, draws, r_all, r_blas, params);
 }
 
 static void usage(FILE *out)
@@ -262,14 +276,18 @@ int main(int argc, char **argv)
   }
   char params[128];
   snprintf(params, sizeof params, "n=%zu p=%zu S=%zu B=%zu", o.n, o.p, o.draws, o.batch);
-  bench_stat dgemm = bench_dgemm_stat(o.dgemm_n, o.repeats);
+  bench_dgemm_arg ref = bench_dgemm_alloc(o.dgemm_n);
   char dparams[32];
   snprintf(dparams, sizeof dparams, "n=%zu", o.dgemm_n);
-  bench_record("nzk_micro", "dgemm_gflops", "GFLOP/s", dgemm, dparams);
+  bench_record("nzk_micro", "dgemm_gflops", "GFLOP/s",
+               bench_rate(bench_time(bench_dgemm_once, &ref, o.repeats),
+                          bench_dgemm_flops(&ref) * 1e-9),
+               dparams);
 
   printf("# scheme     n     p   draws     B     time_s  draws_per_s   gflops blas_gflops"
          " dgemm_gflops  frac_dgemm blas_frac_dgemm peak_rss_mib\n");
-  for (int s = 0; s < 3; s++) bench_scheme(&w, (nzk_scheme)s, dgemm, params);
+  for (int s = 0; s < 3; s++) bench_scheme(&w, (nzk_scheme)s, &ref, params);
+  bench_dgemm_free(&ref);
   ws_free(&w);
   return 0;
 }

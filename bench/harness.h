@@ -57,22 +57,25 @@ int harness_mkdir_p(const char *dir);
 
 /* --- comparison (harness_compare.c) ------------------------------------- */
 
-/* Settings of the regression rule. */
+/* Settings of the regression rule (harness_compare.c). */
 typedef struct {
-  double floor_rel; /* smallest relative worsening ever flagged */
+  double floor_rel;    /* smallest relative worsening ever flagged */
+  double drift_factor; /* multiple of the run-to-run drift flagged */
 } harness_rule;
 
 /* Compare every record of `cur` (a bench.json) with the same record
- * (same bench, figure and params) of `prev` (may be NULL).  Returns a
- * JSON array of comparison rows:
+ * (same bench, figure and params) of the previous run, earlier[n - 1];
+ * earlier[0..n-1] are the runs before `cur`, oldest first (n may be 0),
+ * used for the run-to-run drift.  Returns a JSON array of rows:
  *   {"key", "bench", "figure", "unit", "kind", "better", "params",
  *    "cur": stat, "prev": stat or null, "change_rel", "threshold_rel",
- *    "verdict"}
+ *    "drift_rel", "verdict"}
  * verdict is "regression", "improvement", "within noise" (ratios),
- * "info" (plain figures, never flagged), "new" or "params changed".
+ * "info" (plain figures, never flagged), "new", "params changed" or
+ * "missing" (in the previous run, not in this one).
  * *n_regressions counts the "regression" rows. */
-json_t *harness_compare(const json_t *cur, const json_t *prev, const harness_rule *rule,
-                        int *n_regressions);
+json_t *harness_compare(const json_t *cur, const json_t *const *earlier, int n_earlier,
+                        const harness_rule *rule, int *n_regressions);
 
 /* Every record of a bench.json, flattened: array of records each with an
  * added "key" = "bench/figure" (borrowed values are copied). */

@@ -29,7 +29,7 @@
 
 typedef struct {
   const char *dir, *root, *steps, *template_gp, *gnuplot;
-  double floor_rel;
+  double floor_rel, drift_factor;
   int charts;
 } report_opts;
 
@@ -164,9 +164,8 @@ static json_t *chart_one(const report_opts *o, const json_t *rec, const run_entr
   int lower = strcmp(harness_str(rec, "better"), "lower") == 0;
   snprintf(title, sizeof title, "%s %s (%s)", harness_str(rec, "bench"),
            harness_str(rec, "figure"), harness_str(rec, "params"));
-  snprintf(ylabel, sizeof ylabel, "%s [%s], %s is better",
-           strcmp(unit, "ratio") == 0 ? "ratio" : harness_str(rec, "figure"), unit,
-           lower ? "lower" : "higher");
+  snprintf(ylabel, sizeof ylabel, "%s [%s], %s is better", harness_str(rec, "figure"),
+           strcmp(unit, "ratio") == 0 ? "ratio, no unit" : unit, lower ? "lower" : "higher");
   snprintf(npts, sizeof npts, "%d", points);
   char *const argv[] = {(char *)o->gnuplot, "-c", (char *)o->template_gp, dat, svg, title,
                         ylabel, npts, NULL};
@@ -221,11 +220,12 @@ static void report_usage(FILE *out)
 {
   fprintf(out,
           "usage: nzk_bench report --dir DIR [--root ROOT] [--steps FILE] [--floor F]\n"
-          "                        [--template FILE] [--no-charts]\n"
+          "                        [--drift-factor K] [--template FILE] [--no-charts]\n"
           "Writes DIR/nightly.json, summary.md, summary.html and charts/ from\n"
           "DIR/bench.json, comparing with the previous run under ROOT (default: the\n"
           "parent of DIR).  --floor is the smallest relative worsening of a ratio\n"
-          "flagged as a regression (default 0.05).  Exit 3 if a regression is flagged.\n");
+          "flagged as a regression (default 0.10); --drift-factor the multiple of the\n"
+          "run-to-run drift flagged (default 5).  Exit 3 if a regression is flagged.\n");
 }
 
 static int report_parse(int argc, char **argv, report_opts *o)
@@ -233,7 +233,7 @@ static int report_parse(int argc, char **argv, report_opts *o)
   static const struct option longopts[] = {
       {"dir", 1, 0, 'd'},      {"root", 1, 0, 'r'},      {"steps", 1, 0, 's'},
       {"floor", 1, 0, 'f'},    {"template", 1, 0, 't'},  {"no-charts", 0, 0, 'n'},
-      {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+      {"drift-factor", 1, 0, 'k'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int c;
   char *end;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -247,6 +247,14 @@ static int report_parse(int argc, char **argv, report_opts *o)
       o->floor_rel = strtod(optarg, &end);
       if (*end || !(o->floor_rel >= 0 && o->floor_rel < 1)) {
         fprintf(stderr, "nzk_bench report: error: --floor must be in [0, 1), got '%s'\n", optarg);
+        return 2;
+      }
+      break;
+    case 'k':
+      o->drift_factor = strtod(optarg, &end);
+      if (*end || !(o->drift_factor >= 0)) {
+        fprintf(stderr, "nzk_bench report: error: --drift-factor must be >= 0, got '%s'\n",
+                optarg);
         return 2;
       }
       break;
@@ -288,22 +296,28 @@ static json_t *report_build(const report_opts *o, json_t *bench, int *n_reg)
   int me = history_find(runs, n_runs, o->dir);
   if (me < 0) fprintf(stderr, "nzk_bench report: note: %s is not under %s\n", o->dir, o->root);
   const run_entry *prev = me > 0 ? &runs[me - 1] : NULL;
-  harness_rule rule = {o->floor_rel};
+  harness_rule rule = {o->floor_rel, o->drift_factor};
+  int n_earlier = me > 0 ? me : 0;
+  const json_t **earlier = calloc((size_t)n_earlier + 1, sizeof *earlier);
+  for (int k = 0; k < n_earlier; k++) earlier[k] = runs[k].bench;
   char now[32];
   harness_utc_now(now, sizeof now);
 
   json_t *rep = json_object();
   json_object_set_new(rep, "schema", json_string("nzk-nightly/1"));
   json_object_set_new(rep, "generated_utc", json_string(now));
-  json_object_set_new(rep, "rule", json_pack("{s:f,s:s}", "floor_rel", o->floor_rel, "text",
-                                             "ratio worse by more than max(floor, summed "
-                                             "min-max ranges / previous median)"));
+  json_object_set_new(rep, "rule",
+                      json_pack("{s:f,s:f,s:s}", "floor_rel", o->floor_rel, "drift_factor",
+                                o->drift_factor, "text",
+                                "ratio worse by more than max(floor, summed min-max ranges "
+                                "/ previous median, drift_factor x run-to-run drift)"));
   json_object_set(rep, "bench", bench);
   json_object_set_new(rep, "steps", steps_load(o->steps));
   json_object_set_new(rep, "previous", previous_info(prev));
   json_object_set_new(rep, "history_runs", json_integer(me < 0 ? 0 : me + 1));
   json_object_set_new(rep, "comparison",
-                      harness_compare(bench, prev ? prev->bench : NULL, &rule, n_reg));
+                      harness_compare(bench, earlier, n_earlier, &rule, n_reg));
+  free(earlier);
   json_object_set_new(rep, "n_regressions", json_integer(*n_reg));
   json_object_set_new(rep, "charts", charts_all(o, bench, runs, me < 0 ? 0 : me + 1));
   history_free(runs, n_runs);
@@ -314,7 +328,7 @@ int harness_report_main(int argc, char **argv)
 {
   char root[4400], steps[4400], tpl[4400], file[4400];
   snprintf(tpl, sizeof tpl, "%s/reports/nightly_history.gp", NZK_SOURCE_DIR);
-  report_opts o = {NULL, NULL, NULL, tpl, NZK_GNUPLOT, 0.05, 1};
+  report_opts o = {NULL, NULL, NULL, tpl, NZK_GNUPLOT, 0.10, 5.0, 1};
   int status = report_parse(argc, argv, &o);
   if (status) return status == 1 ? 0 : status;
   if (!o.root) {

@@ -89,25 +89,26 @@ static void fmt_pct(double v, char *buf, size_t len, int sign)
 /* One table of comparison rows: kind "ratio" or any other (figures). */
 static void comparison_table(const page *pg, const json_t *rows, int ratios)
 {
-  static const char *head[] = {"benchmark", "figure", "unit", "params", "previous",
-                               "tonight",   "change", "threshold", "verdict"};
-  table_begin(pg, head, 9);
+  static const char *head[] = {"benchmark", "figure", "unit",  "params",    "previous",
+                               "tonight",   "change", "drift", "threshold", "verdict"};
+  table_begin(pg, head, 10);
   size_t i;
   const json_t *r;
   json_array_foreach(rows, i, r)
   {
     if ((strcmp(harness_str(r, "kind"), "ratio") == 0) != ratios) continue;
-    char prev[96], cur[96], chg[32], thr[32], verdict[64];
+    char prev[96], cur[96], chg[32], drift[32], thr[32], verdict[64];
     fmt_stat(json_object_get(r, "prev"), prev, sizeof prev);
     fmt_stat(json_object_get(r, "cur"), cur, sizeof cur);
     fmt_pct(harness_num(r, "change_rel"), chg, sizeof chg, 1);
+    fmt_pct(harness_num(r, "drift_rel"), drift, sizeof drift, 0);
     fmt_pct(harness_num(r, "threshold_rel"), thr, sizeof thr, 0);
     const char *v = harness_str(r, "verdict");
     snprintf(verdict, sizeof verdict, "%s", strcmp(v, "regression") ? v : "REGRESSION");
     const char *cells[] = {harness_str(r, "bench"), harness_str(r, "figure"),
                            harness_str(r, "unit"),  harness_str(r, "params"),
-                           prev, cur, chg, thr, verdict};
-    row(pg, cells, 9, 0);
+                           prev, cur, chg, drift, thr, verdict};
+    row(pg, cells, 10, 0);
   }
   table_end(pg);
 }
@@ -160,12 +161,15 @@ static void section_comparison(const page *pg, const json_t *rep)
 {
   char buf[512];
   heading(pg, 2, "Ratios (checked for regressions)");
+  const json_t *rule = json_object_get(rep, "rule");
   snprintf(buf, sizeof buf,
-           "A ratio regresses when it is worse than the previous run by more than "
-           "max(%.0f %%, (previous max - min + tonight's max - min) / previous median): "
-           "the two runs' min-max ranges are then disjoint with margin. Figures are "
-           "median [min, max] over repeats; change is signed, positive = better.",
-           100.0 * harness_num(json_object_get(rep, "rule"), "floor_rel"));
+           "A ratio regresses when it is worse than in the previous run by more than the "
+           "threshold max(%.0f %%, ranges, %g x drift): ranges = (previous max - min + "
+           "tonight's max - min) / previous median, so the two runs' min-max ranges are "
+           "disjoint with margin; drift = median relative change of the figure from run to "
+           "run over the earlier reports (0 until 3 exist). Figures are median [min, max] "
+           "over repeats; change is signed, positive = better.",
+           100.0 * harness_num(rule, "floor_rel"), harness_num(rule, "drift_factor"));
   para(pg, buf);
   comparison_table(pg, json_object_get(rep, "comparison"), 1);
   heading(pg, 2, "Figures (information, not judged: they move with the machine's load)");

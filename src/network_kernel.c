@@ -58,6 +58,26 @@ int nzk_network_kernel(nzk_model *m, const double *theta, const gsl_matrix *X, n
   return status;
 }
 
+int nzk_network_ntk_trace(nzk_model *m, const double *theta, const gsl_matrix *X,
+                          gsl_matrix *J_work, double *trace)
+{
+  const size_t n = X->size1, p = m->p;
+  if (J_work && (J_work->size1 != n || J_work->size2 != p))
+    return NZK_FAIL(GSL_EBADLEN, "NTK trace: workspace is %zu x %zu, expected %zu x %zu",
+                    J_work->size1, J_work->size2, n, p);
+  gsl_matrix *J = J_work ? J_work : gsl_matrix_alloc(n, p);
+  if (!J) return NZK_FAIL(GSL_ENOMEM, "NTK trace: out of memory for a %zu x %zu Jacobian", n, p);
+  int status = nzk_model_jacobian(m, theta, X, J);
+  double s = 0;
+  for (size_t i = 0; i < n && !status; i++) {
+    const double *g = gsl_matrix_const_ptr(J, i, 0);
+    for (size_t k = 0; k < p; k++) s += g[k] * g[k];
+  }
+  *trace = s;
+  if (!J_work) gsl_matrix_free(J);
+  return status;
+}
+
 double nzk_kernel_rel_change(const gsl_matrix *K0, const gsl_matrix *K1)
 {
   if (K0->size1 != K1->size1 || K0->size2 != K1->size2) return NAN;

@@ -27,7 +27,7 @@ typedef struct {
 } dir_spec;
 
 /* J: n x p, sphere features when `sphere`, else N(0, 1/p) entries. */
-static gsl_matrix *t1_features(gsl_rng *r, size_t n, size_t p, int sphere)
+static inline gsl_matrix *t1_features(gsl_rng *r, size_t n, size_t p, int sphere)
 {
   gsl_matrix *J = gsl_matrix_alloc(n, p);
   if (sphere) {
@@ -42,7 +42,7 @@ static gsl_matrix *t1_features(gsl_rng *r, size_t n, size_t p, int sphere)
 
 /* Sigma = A A^T / p + 0.3 I with A standard Gaussian (eigenvalues spread
  * over about (0.3, 4.3)); isotropic: 0.81 I. */
-static gsl_matrix *t1_sigma(gsl_rng *r, size_t p, int aniso)
+static inline gsl_matrix *t1_sigma(gsl_rng *r, size_t p, int aniso)
 {
   gsl_matrix *Sigma = gsl_matrix_calloc(p, p);
   if (!aniso) {
@@ -62,7 +62,7 @@ static gsl_matrix *t1_sigma(gsl_rng *r, size_t p, int aniso)
 }
 
 /* The direction law of `spec` in dimension p; NULL if the spec is bad. */
-static nzk_dir *t1_direction(const dir_spec *spec, size_t p, gsl_rng *r)
+static inline nzk_dir *t1_direction(const dir_spec *spec, size_t p, gsl_rng *r)
 {
   if (spec->kind == DIR_IID) {
     nzk_law law;
@@ -79,7 +79,7 @@ static nzk_dir *t1_direction(const dir_spec *spec, size_t p, gsl_rng *r)
   return dir;
 }
 
-static void t1_describe(const dir_spec *spec, char *buf, size_t len)
+static inline void t1_describe(const dir_spec *spec, char *buf, size_t len)
 {
   static const char *names[] = {"iid", "N(mu, s^2 I)", "N(mu, Sigma)"};
   if (spec->kind == DIR_IID) snprintf(buf, len, "%s mean %g", spec->law, spec->mean);

@@ -17,6 +17,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <gsl/gsl_randist.h>
 
 typedef struct {
@@ -105,7 +106,10 @@ static void compare(const nzk_kacc *acc, const draws *d, double *err_mean, doubl
       double m1 = sum1 / (double)S;
       double se1 = sqrt(fmax(sum2 / (double)S - m1 * m1, 0.0) / (double)(S - 1));
       long double m = sum / S;
-      for (size_t s = 0; s < S; s++) ss += (draw_entry(d, s, i, j) - m) * (draw_entry(d, s, i, j) - m);
+      for (size_t s = 0; s < S; s++) {
+        long double dev = draw_entry(d, s, i, j) - m;
+        ss += dev * dev;
+      }
       double ref_se = (double)sqrtl(ss / (S - 1) / S);
       double em = fabs(gsl_matrix_get(mean, i, j) - (double)m) / (double)(abs_sum / S);
       double es = fabs(gsl_matrix_get(se, i, j) - ref_se) / ref_se;
@@ -146,17 +150,62 @@ static void check_case(const char *name, size_t S, size_t n, double mean, double
   gsl_rng_free(r);
 }
 
+/* The estimator: same (seed, S, B) gives the same bits; another seed
+ * does not; every error path once. */
+static void check_estimator(uint64_t seed)
+{
+  const size_t n = 4, p = 5;
+  gsl_rng *r = nzk_stream_alloc(seed, 77);
+  gsl_matrix *J = gsl_matrix_alloc(n, p), *A = gsl_matrix_alloc(n, n), *B = gsl_matrix_alloc(n, n);
+  gsl_matrix *se = gsl_matrix_alloc(n, n), *bad = gsl_matrix_alloc(n + 1, n + 1);
+  for (size_t k = 0; k < n * p; k++) J->data[k] = gsl_ran_gaussian(r, 1.0);
+  nzk_law law = nzk_law_laplace(0.61);
+  nzk_dir *z = nzk_dir_alloc_iid(&law, p), *z6 = nzk_dir_alloc_iid(&law, p + 1);
+
+  for (int s = 0; s < 3; s++) {
+    nzk_kernel_mc((nzk_scheme)s, J, z, NULL, 1000, 96, seed, A, se);
+    nzk_kernel_mc((nzk_scheme)s, J, z, NULL, 1000, 96, seed, B, NULL);
+    vt_ok(memcmp(A->data, B->data, n * n * sizeof(double)) == 0,
+          "%s estimator: same seed, same bits", nzk_scheme_name((nzk_scheme)s));
+    nzk_kernel_mc((nzk_scheme)s, J, z, NULL, 1000, 96, seed + 1, B, NULL);
+    vt_ok(memcmp(A->data, B->data, n * n * sizeof(double)) != 0,
+          "%s estimator: another seed, other numbers", nzk_scheme_name((nzk_scheme)s));
+  }
+  vt_ok(nzk_kernel_mc(NZK_SCHEME_PLAIN, J, z, NULL, 1, 16, seed, A, se) == GSL_EINVAL,
+        "estimator: S = 1 refused");
+  vt_ok(nzk_kernel_mc(NZK_SCHEME_PLAIN, J, z, NULL, 100, 0, seed, A, se) == GSL_EINVAL,
+        "estimator: B = 0 refused");
+  vt_ok(nzk_kernel_mc(NZK_SCHEME_PLAIN, J, z6, NULL, 100, 16, seed, A, se) == GSL_EBADLEN,
+        "estimator: direction of dimension p + 1 refused");
+  vt_ok(nzk_kernel_mc(NZK_SCHEME_PAIR, J, z, z6, 100, 16, seed, A, se) == GSL_EBADLEN,
+        "estimator: zeta of dimension p + 1 refused");
+  vt_ok(nzk_kernel_mc(NZK_SCHEME_SHARED, J, z, NULL, 100, 16, seed, bad, se) == GSL_EBADLEN,
+        "estimator: output of the wrong size refused");
+  vt_ok(nzk_kernel_mc((nzk_scheme)7, J, z, NULL, 100, 16, seed, A, se) == GSL_EINVAL,
+        "estimator: unknown scheme refused");
+  gsl_matrix_free(J);
+  gsl_matrix_free(A);
+  gsl_matrix_free(B);
+  gsl_matrix_free(se);
+  gsl_matrix_free(bad);
+  nzk_dir_free(z);
+  nzk_dir_free(z6);
+  gsl_rng_free(r);
+}
+
 /* Every error path of the accumulator once. */
 static void check_errors(void)
 {
   vt_ok(nzk_kacc_alloc(0, 4) == NULL, "alloc with n = 0 is refused");
   vt_ok(nzk_kacc_alloc(3, 0) == NULL, "alloc with batch_max = 0 is refused");
   nzk_kacc *acc = nzk_kacc_alloc(3, 4);
-  gsl_matrix *V = gsl_matrix_alloc(5, 3), *V2 = gsl_matrix_alloc(2, 4), *M = gsl_matrix_alloc(3, 3);
+  gsl_matrix *V = gsl_matrix_alloc(5, 3), *V2 = gsl_matrix_alloc(2, 4);
+  gsl_matrix *M = gsl_matrix_alloc(3, 3);
   gsl_matrix *W = gsl_matrix_alloc(3, 3), *M2 = gsl_matrix_alloc(2, 2);
   gsl_matrix_set_all(V, 1.7319);
   gsl_matrix_set_all(W, 0.5);
-  gsl_matrix_view V1 = gsl_matrix_submatrix(V, 0, 0, 1, 3), V4 = gsl_matrix_submatrix(V, 0, 0, 4, 3);
+  gsl_matrix_view V1 = gsl_matrix_submatrix(V, 0, 0, 1, 3);
+  gsl_matrix_view V4 = gsl_matrix_submatrix(V, 0, 0, 4, 3);
   vt_ok(nzk_kacc_add(acc, V, NULL, NULL) == GSL_EBADLEN, "a batch above batch_max is refused");
   vt_ok(nzk_kacc_add(acc, V2, NULL, NULL) == GSL_EBADLEN, "V with n + 1 columns is refused");
   vt_ok(nzk_kacc_add(acc, &V4.matrix, W, NULL) == GSL_EBADLEN, "W of another shape is refused");
@@ -192,5 +241,6 @@ int main(void)
   check_case("shared, mean 1e4 x spread", 150, 6, 3.1, 3.1e-4, 0, 1, big, 1, seed + 5);
   check_case("pair, mean 1e4 x spread", 150, 6, 3.1, 3.1e-4, 1, 2, big, 1, seed + 6);
   check_errors();
+  check_estimator(seed);
   return vt_finish();
 }

@@ -12,8 +12,9 @@
  *     shared formula J M4 J^T for the pair scheme (the zeta = z confusion);
  *   - a 1 % perturbed formula at large S, on a small problem (n = 3,
  *     p = 3) with the same laws (for each scheme x law, one of the two
- *     means, alternating, to keep the run short), with S chosen from a pilot run's own standard errors so that
- *     the most sensitive entry shifts by z* + 4 standard errors: then the
+ *     means, alternating, to keep the run short), with S chosen from a
+ *     pilot run's own standard errors so that the most sensitive entry
+ *     shifts by z* + 4 standard errors: then the
  *     perturbation is rejected with probability about 1 - 3e-5 while the
  *     exact formula must still pass at that precision.
  * Heavy-tailed laws report "undefined" (no expectation) and "not testable"
