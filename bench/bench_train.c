@@ -147,9 +147,11 @@ static void zo_row(nzk_model *model, const char *name, size_t n, const bench_opt
   printf("%-22s %5zu %6zu %12.3f %12.3f %12.3f %9.3f %7.3f-%-7.3f %9.3f\n", name, n, p,
          ps.a.median * per, ps.b.median * per, pl.b.median * per, ratio.median, ratio.min,
          ratio.max, pl.ratio.median);
-  char params[128];
+  char params[128], fig[64];
   snprintf(params, sizeof params, "model=%s n=%zu p=%zu steps=%zu", name, n, p, o->steps);
-  bench_record_ratio("train", "zo_step_vs_two_forward", ratio, BENCH_LOWER_IS_BETTER, params);
+  snprintf(fig, sizeof fig, "zo_step_vs_two_forward_%s_n%zu_p%zu",
+           strncmp(name, "mlp", 3) == 0 ? "mlp" : "linear", n, p);
+  bench_record_ratio("train", fig, ratio, BENCH_LOWER_IS_BETTER, params);
 
   nzk_trainer_free(t);
   nzk_dir_free(z);
