@@ -36,7 +36,9 @@
 #include <gsl/gsl_vector.h>
 
 /* One kernel-GD step f <- f - (eta/n) K (f - y), n = f->size.  K: n x n
- * (used as given, need not be symmetric); y, f, work: length n.  Returns
+ * (used as given, need not be symmetric; the authors' code multiplies by
+ * K^T, the same for the symmetric kernels used here); y, f, work: length
+ * n.  Returns
  * 0, GSL_EBADLEN on shapes, GSL_EINVAL for a non-finite eta. */
 int nzk_kgd_step(const gsl_matrix *K, double eta, const gsl_vector *y, gsl_vector *f,
                  gsl_vector *work);

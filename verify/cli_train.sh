@@ -51,7 +51,9 @@ check "f_kgd.csv has one row per example" $?
 ! grep -qi nan "$O"/*.csv
 check "no NaN in any CSV" $?
 # JSON fields, read with grep/awk (jq is not among the dependencies)
-json_files() { awk '/"files": \[/ { on = 1; next } on && /\]/ { on = 0 } on { n++ } END { print n + 0 }' "$1"; }
+json_files() {
+  awk '/"files": \[/ { on = 1; next } on && /\]/ { on = 0 } on { n++ } END { print n + 0 }' "$1"
+}
 grep -q '"n": 40,' "$O/summary.json" && grep -q '"d": 2,' "$O/summary.json" &&
   grep -q '"runs": 3,' "$O/summary.json" && [ "$(json_files "$O/summary.json")" -eq 9 ]
 check "summary.json records n, d, runs and the 9 files written before it" $?

@@ -551,7 +551,8 @@ static json_t *params_json(const train_ctx *c)
 {
   const train_args *a = c->a;
   json_t *p = json_object(), *rec = json_array(), *meth = json_array();
-  for (size_t k = 0; k < a->nrec; k++) json_array_append_new(rec, json_integer((json_int_t)a->rec[k]));
+  for (size_t k = 0; k < a->nrec; k++)
+    json_array_append_new(rec, json_integer((json_int_t)a->rec[k]));
   for (int k = 0; k < N_METHODS; k++)
     if (a->use[k]) json_array_append_new(meth, json_string(method_names[k]));
   json_object_set_new(p, "methods", meth);
