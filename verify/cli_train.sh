@@ -111,6 +111,7 @@ usage_case "bad CSV cell" --out "$T/bad" --csv "$T/badcell.csv"
 usage_case "--target-col out of range" --out "$T/bad" --csv "$T/d.csv" --target-col 9
 usage_case "--runs 0" --out "$T/bad" --runs 0
 usage_case "negative noise" --out "$T/bad" --noise -1
+usage_case "non-positive --eta" --out "$T/bad" --eta 0
 
 # --- divergence: step named, exit 1, no files ----------------------------------
 diverge_case() { # diverge_case METHOD ETA

@@ -64,7 +64,8 @@ static void usage(FILE *out)
     "  fo       first-order gradient descent in parameter space\n"
     "  zo       parameter-space ZO of the scheme (plain, pair, shared; default\n"
     "           shared, the paper's), forward passes only, R runs (--runs)\n"
-    "  zo-best  the best-of-K standard-ZO baseline (--best-k, default 100)\n"
+    "  zo-best  the best-of-K standard-ZO baseline (--best-k, default 100;\n"
+    "           directions N(0, I) as in the authors' code, whatever --law)\n"
     "  kgd      kernel GD f <- f - (eta/n) K (f - y) with the scheme's kernel\n"
     "  closed   the closed form (I - (eta/n) K)^t r0 (one eigendecomposition)\n"
     "  flow     the flow limit exp(-(eta/n) K t) r0, t in steps\n"
@@ -215,6 +216,8 @@ static int parse_args(int argc, char **argv, train_args *a)
   if (!a->out) return cli_usage_error(CMD, "--out DIR is required");
   if (strcmp(a->kernel, "expected") && strcmp(a->kernel, "mc"))
     return cli_usage_error(CMD, "--kernel must be expected or mc, got '%s'", a->kernel);
+  if (!(a->eta > 0) || !(a->eps > 0) || !(a->runaway > 1))
+    return cli_usage_error(CMD, "--eta and --eps must be positive, --runaway above 1");
   if (a->runs == 0 || a->best_k == 0 || a->mc_draws < 2)
     return cli_usage_error(CMD, "--runs and --best-k must be >= 1, --mc-draws >= 2");
   if (!a->csv && (a->n == 0 || a->d == 0))
