@@ -131,6 +131,10 @@ int main(int argc, char **argv)
   snprintf(images, sizeof images, "%s/train-images-idx3-ubyte.gz", dir);
   snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte.gz", dir);
   snprintf(params, sizeof params, "fashion-mnist train r=%zu", r);
+  if (access(images, R_OK) != 0 || access(labels, R_OK) != 0) {
+    fprintf(stderr, "bench_data: skipped: no Fashion-MNIST training files in %s\n", dir);
+    return BENCH_EXIT_SKIP;
+  }
 
   bench_arg a = {.images = images, .labels = labels, .r = r, .mode = NZK_PREP_OPENCV};
   bench_stat load = bench_time(run_load, &a, repeats), raw_t = {0, 0, 0, 0};
