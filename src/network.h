@@ -214,8 +214,8 @@ typedef struct {
 } nzk_sweep_config;
 
 /* Defaults: widths 16, 64, 256, 1024; depth 2; ReLU; both
- * parametrisations; all four methods; 3 seeds, seed 1; 300 steps;
- * eta 0.5 relative (matched policy), eps 1e-3; N(0, 1) directions; runaway 1e4;
+ * parametrisations; all four methods; 3 seeds, seed 1; 200 steps;
+ * eta 0.01 relative (matched policy), eps 1e-3; N(0, 1) directions; runaway 1e4;
  * offset linearization. */
 void nzk_sweep_config_default(nzk_sweep_config *cfg);
 

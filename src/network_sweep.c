@@ -21,8 +21,8 @@ void nzk_sweep_config_default(nzk_sweep_config *cfg)
   cfg->methods_mask = 15;
   cfg->n_seeds = 3;
   cfg->seed = 1;
-  cfg->steps = 300;
-  cfg->eta = 0.5;
+  cfg->steps = 200;
+  cfg->eta = 0.01;
   cfg->eta_relative = 1;
   cfg->eps = 1e-3;
   cfg->policy = NZK_ETA_MATCHED;
