@@ -42,11 +42,11 @@ static void run_estimate(void *p)
     fprintf(stderr, "bench_kernel: estimator failed\n");
 }
 
-/* Only the directions: the same chunks and streams as the estimator. */
-static void run_rng(void *p)
+/* Only the directions: the same chunks and streams as the estimator
+ * (taus2), or the same with MT19937, the generator used before. */
+static void draw_directions(run_arg *a, const gsl_rng_type *T)
 {
-  run_arg *a = p;
-  gsl_rng *r = nzk_stream_alloc(1, 0);
+  gsl_rng *r = nzk_stream_alloc_type(T, 1, 0);
   for (size_t k = 0, done = 0; done < a->S; k++) {
     size_t B = a->S - done < a->B ? a->S - done : a->B;
     gsl_matrix_view Z = gsl_matrix_submatrix(a->Z, 0, 0, B, a->Z->size2);
@@ -56,6 +56,9 @@ static void run_rng(void *p)
   }
   gsl_rng_free(r);
 }
+
+static void run_rng(void *p) { draw_directions(p, gsl_rng_taus2); }
+static void run_rng_mt(void *p) { draw_directions(p, gsl_rng_mt19937); }
 
 /* Only V = Z J^T for every chunk (Z fixed). */
 static void run_gemm(void *p)
@@ -121,7 +124,7 @@ int main(int argc, char **argv)
   nzk_dir *z = nzk_dir_alloc_iid(&law, p);
   run_arg a = {J, z, S, 0, gsl_matrix_alloc(n, n), gsl_matrix_alloc(n, n), NULL, NULL, NULL, {0}};
   const double flops = (double)S * (2.0 * n * p + 4.0 * n * n + 2.0 * p);
-  bench_stat t[NB], tr[NB], tg[NB], ta[NB];
+  bench_stat t[NB], tr[NB], tm[NB], tg[NB], ta[NB];
   double rss_kernel = 0, dg_med0, dg_best0, dg_med1, dg_best1;
 
   /* Memory first, with the largest batch, before any other buffer. */
@@ -136,6 +139,7 @@ int main(int argc, char **argv)
     a.V = gsl_matrix_alloc(a.B, n);
     a.acc = nzk_kacc_alloc(n, a.B);
     tr[k] = bench_time(run_rng, &a, repeats);
+    tm[k] = bench_time(run_rng_mt, &a, repeats);
     for (size_t s = 0; s < a.B; s++) a.c[s] = (double)p * (1.0 + 0.01 * gsl_ran_gaussian(r, 1.0));
     tg[k] = bench_time(run_gemm, &a, repeats); /* V now holds numbers of the right size */
     ta[k] = bench_time(run_acc, &a, repeats);
@@ -152,15 +156,18 @@ int main(int argc, char **argv)
          "GFLOP/s; ratios use the larger median and the larger best\n", ng, dg_med0, dg_med1,
          dg_best0, dg_best1);
   printf("# flops per draw 2np + 4n^2 + 2p = %.0f; shares: time of the directions alone, of\n"
-         "# V = Z J^T alone and of the accumulator alone over the whole estimate's time\n",
+         "# V = Z J^T alone and of the accumulator alone over the whole estimate's time;\n"
+         "# rng_mt_s: the same directions from MT19937 streams (the generator used before)\n",
          flops / (double)S);
-  printf("%5s %8s %8s %11s %7s %6s %8s %9s %9s %9s %8s\n", "B", "time_s", "min_s", "draws_per_s",
-         "gflops", "ratio", "ratio_min", "rng_share", "gemm_share", "acc_share", "work_MiB");
+  printf("%5s %8s %8s %11s %7s %6s %9s %9s %10s %9s %9s %8s\n", "B", "time_s", "min_s",
+         "draws_per_s", "gflops", "ratio", "ratio_min", "rng_share", "gemm_share", "acc_share",
+         "rng_mt_s", "work_MiB");
   for (int k = 0; k < NB; k++)
-    printf("%5zu %8.4f %8.4f %11.4g %7.2f %6.3f %8.3f %9.3f %9.3f %9.3f %8.2f\n", batches[k],
-           t[k].median, t[k].min, (double)S / t[k].median, flops / t[k].median * 1e-9,
-           flops / t[k].median * 1e-9 / dg, flops / t[k].min * 1e-9 / dgb,
-           tr[k].median / t[k].median, tg[k].median / t[k].median, ta[k].median / t[k].median,
+    printf("%5zu %8.4f %8.4f %11.4g %7.2f %6.3f %9.3f %9.3f %10.3f %9.3f %9.4f %8.2f\n",
+           batches[k], t[k].median, t[k].min, (double)S / t[k].median,
+           flops / t[k].median * 1e-9, flops / t[k].median * 1e-9 / dg,
+           flops / t[k].min * 1e-9 / dgb, tr[k].median / t[k].median,
+           tg[k].median / t[k].median, ta[k].median / t[k].median, tm[k].median,
            work_bytes(n, p, batches[k]) / 1048576.0);
   printf("# peak RSS after one estimate with B = %zu: %.1f MiB (%.1f MiB at start; J is %.1f MiB); "
          "storing every draw's kernel would take S n^2 doubles = %.1f MiB\n",
