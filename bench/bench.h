@@ -23,6 +23,16 @@ static inline double bench_now_s(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU time of this process, in seconds: unlike the wall clock it does not
+ * count the time the process waits for a core, so it stays meaningful on
+ * a machine shared with other jobs (single-threaded runs only). */
+static inline double bench_cpu_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Peak resident set size of this process so far, in bytes. */
 static inline double bench_peak_rss_bytes(void)
 {
@@ -38,24 +48,27 @@ static int bench_cmp_double(const void *a, const void *b)
 }
 
 typedef struct {
-  double median, min, max; /* seconds */
+  double median, min, max; /* seconds, wall clock */
   int repeats;
+  double cpu_median, cpu_min; /* seconds of process CPU time */
 } bench_stat;
 
 /* Run fn(arg) once to warm up, then `repeats` timed times (at most 64). */
 static inline bench_stat bench_time(void (*fn)(void *), void *arg, int repeats)
 {
-  double t[64];
+  double t[64], c[64];
   if (repeats < 1) repeats = 1;
   if (repeats > 64) repeats = 64;
   fn(arg);
   for (int k = 0; k < repeats; k++) {
-    double t0 = bench_now_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     fn(arg);
     t[k] = bench_now_s() - t0;
+    c[k] = bench_cpu_s() - c0;
   }
   qsort(t, (size_t)repeats, sizeof t[0], bench_cmp_double);
-  bench_stat s = {t[repeats / 2], t[0], t[repeats - 1], repeats};
+  qsort(c, (size_t)repeats, sizeof c[0], bench_cmp_double);
+  bench_stat s = {t[repeats / 2], t[0], t[repeats - 1], repeats, c[repeats / 2], c[0]};
   return s;
 }
 

@@ -5,8 +5,8 @@
  * MLP), S = 10^4 draws, shared scheme, z ~ N(0, I) (i.i.d. normal
  * entries), single-threaded BLAS.  For each batch size B it prints the
  * median time of the whole estimate (mean and standard errors) over
- * `repeats` runs after a warm-up, draws per second, GFLOP/s, the ratio to
- * a square DGEMM measured in the same run, the share of the time spent
+ * `repeats` runs after a warm-up (wall clock and process CPU time), draws
+ * per second, GFLOP/s, the ratio to a square DGEMM measured in the same run, the share of the time spent
  * drawing the Gaussian directions (measured separately with the same
  * chunked streams), and the memory: the process's peak RSS, the
  * estimator's own working set, and the S n^2 doubles that storing every
@@ -79,8 +79,9 @@ static void run_acc(void *p)
   nzk_kacc_result(a->acc, a->mean, a->se);
 }
 
-/* Square DGEMM of size ng in the same run: median and best GFLOP/s. */
-static void dgemm_reference(size_t ng, int repeats, double *median, double *best)
+/* Square DGEMM of size ng in the same run: GFLOP/s from the median wall
+ * time and from the median CPU time. */
+static void dgemm_reference(size_t ng, int repeats, double *wall, double *cpu)
 {
   bench_dgemm_arg d = {gsl_matrix_alloc(ng, ng), gsl_matrix_alloc(ng, ng),
                        gsl_matrix_alloc(ng, ng)};
@@ -90,11 +91,31 @@ static void dgemm_reference(size_t ng, int repeats, double *median, double *best
   }
   bench_stat t = bench_time(bench_dgemm_once, &d, repeats);
   double f = 2.0 * (double)ng * (double)ng * (double)ng * 1e-9;
-  *median = f / t.median;
-  *best = f / t.min;
+  *wall = f / t.median;
+  *cpu = f / t.cpu_median;
   gsl_matrix_free(d.A);
   gsl_matrix_free(d.B);
   gsl_matrix_free(d.C);
+}
+
+/* Ratio to DGEMM with the two timed back to back, `repeats` times: each
+ * estimate's GFLOP/s over the DGEMM run just before it (CPU time), and the
+ * median of those ratios, so that load from other jobs, which changes by
+ * the second on a shared machine, hits both sides of a ratio alike. */
+static double paired_ratio(run_arg *a, bench_dgemm_arg *d, double flops, int repeats)
+{
+  double q[64], ng = (double)d->A->size1;
+  if (repeats > 64) repeats = 64;
+  for (int k = 0; k < repeats; k++) {
+    double c0 = bench_cpu_s();
+    bench_dgemm_once(d);
+    double c1 = bench_cpu_s();
+    run_estimate(a);
+    double c2 = bench_cpu_s();
+    q[k] = (flops / (c2 - c1)) / (2.0 * ng * ng * ng / (c1 - c0));
+  }
+  qsort(q, (size_t)repeats, sizeof q[0], bench_cmp_double);
+  return q[repeats / 2];
 }
 
 /* Estimator working set in bytes (kernel_nzk.c): two n x n sums, 5 B x n
@@ -125,54 +146,68 @@ int main(int argc, char **argv)
   run_arg a = {J, z, S, 0, gsl_matrix_alloc(n, n), gsl_matrix_alloc(n, n), NULL, NULL, NULL, {0}};
   const double flops = (double)S * (2.0 * n * p + 4.0 * n * n + 2.0 * p);
   bench_stat t[NB], tr[NB], tm[NB], tg[NB], ta[NB];
-  double rss_kernel = 0, dg_med0, dg_best0, dg_med1, dg_best1;
+  double pr[NB];
+  bench_dgemm_arg dref;
+  double rss_kernel = 0, dw0, dc0, dw1, dc1;
 
   /* Memory first, with the largest batch, before any other buffer. */
   a.B = batches[NB - 1];
   run_estimate(&a);
   rss_kernel = bench_peak_rss_bytes();
-  dgemm_reference(ng, repeats, &dg_med0, &dg_best0);
+  dref = (bench_dgemm_arg){gsl_matrix_alloc(ng, ng), gsl_matrix_alloc(ng, ng),
+                           gsl_matrix_alloc(ng, ng)};
+  for (size_t k = 0; k < ng * ng; k++) {
+    dref.A->data[k] = 1.0 / (double)(k % 97 + 1);
+    dref.B->data[k] = 1.0 / (double)(k % 89 + 2);
+  }
+  dgemm_reference(ng, repeats, &dw0, &dc0);
   for (int k = 0; k < NB; k++) {
     a.B = batches[k];
     t[k] = bench_time(run_estimate, &a, repeats);
+    pr[k] = paired_ratio(&a, &dref, flops, repeats);
     a.Z = gsl_matrix_alloc(a.B, p);
     a.V = gsl_matrix_alloc(a.B, n);
     a.acc = nzk_kacc_alloc(n, a.B);
     tr[k] = bench_time(run_rng, &a, repeats);
     tm[k] = bench_time(run_rng_mt, &a, repeats);
     for (size_t s = 0; s < a.B; s++) a.c[s] = (double)p * (1.0 + 0.01 * gsl_ran_gaussian(r, 1.0));
-    tg[k] = bench_time(run_gemm, &a, repeats); /* V now holds numbers of the right size */
+    tg[k] = bench_time(run_gemm, &a, repeats);
     ta[k] = bench_time(run_acc, &a, repeats);
     nzk_kacc_free(a.acc);
     gsl_matrix_free(a.Z);
     gsl_matrix_free(a.V);
   }
-  dgemm_reference(ng, repeats, &dg_med1, &dg_best1);
-  double dg = fmax(dg_med0, dg_med1), dgb = fmax(dg_best0, dg_best1);
+  dgemm_reference(ng, repeats, &dw1, &dc1);
+  double dgw = fmax(dw0, dw1), dgc = fmax(dc0, dc1);
 
   printf("# nzk_kernel_mc, shared scheme, z ~ N(0, I): n = %zu, p = %zu, S = %zu, 1 BLAS thread, "
-         "median (and min) of %d after a warm-up\n", n, p, S, repeats);
-  printf("# DGEMM %zu^3 in the same run (before / after): median %.2f / %.2f, best %.2f / %.2f "
-         "GFLOP/s; ratios use the larger median and the larger best\n", ng, dg_med0, dg_med1,
-         dg_best0, dg_best1);
-  printf("# flops per draw 2np + 4n^2 + 2p = %.0f; shares: time of the directions alone, of\n"
-         "# V = Z J^T alone and of the accumulator alone over the whole estimate's time;\n"
-         "# rng_mt_s: the same directions from MT19937 streams (the generator used before)\n",
+         "medians of %d after a warm-up\n", n, p, S, repeats);
+  printf("# DGEMM %zu^3 in the same run, before / after: %.2f / %.2f GFLOP/s by CPU time, "
+         "%.2f / %.2f by wall time; ratios use the larger of each pair\n", ng, dc0, dc1, dw0, dw1);
+  printf("# flops per draw 2np + 4n^2 + 2p = %.0f.  cpu_s, gflops, ratio and the shares use\n"
+         "# process CPU time (robust on a shared machine); wall_s and ratio_wall the wall clock.\n"
+         "# Shares: directions alone (taus2 streams, as the estimator), V = Z J^T alone, the\n"
+         "# accumulator alone, and the directions from MT19937 streams (the generator before).\n",
          flops / (double)S);
-  printf("%5s %8s %8s %11s %7s %6s %9s %9s %10s %9s %9s %8s\n", "B", "time_s", "min_s",
-         "draws_per_s", "gflops", "ratio", "ratio_min", "rng_share", "gemm_share", "acc_share",
-         "rng_mt_s", "work_MiB");
-  for (int k = 0; k < NB; k++)
-    printf("%5zu %8.4f %8.4f %11.4g %7.2f %6.3f %9.3f %9.3f %10.3f %9.3f %9.4f %8.2f\n",
-           batches[k], t[k].median, t[k].min, (double)S / t[k].median,
-           flops / t[k].median * 1e-9, flops / t[k].median * 1e-9 / dg,
-           flops / t[k].min * 1e-9 / dgb, tr[k].median / t[k].median,
-           tg[k].median / t[k].median, ta[k].median / t[k].median, tm[k].median,
-           work_bytes(n, p, batches[k]) / 1048576.0);
+  printf("# ratio_paired: median over repeats of (estimate GFLOP/s) / (DGEMM GFLOP/s of a run\n"
+         "# timed just before it), both by CPU time.\n");
+  printf("%5s %8s %8s %11s %7s %6s %10s %12s %9s %10s %9s %12s %8s\n", "B", "wall_s", "cpu_s",
+         "draws_per_s", "gflops", "ratio", "ratio_wall", "ratio_paired", "rng_share",
+         "gemm_share", "acc_share", "rng_mt_share", "work_MiB");
+  for (int k = 0; k < NB; k++) {
+    double c = t[k].cpu_median;
+    printf("%5zu %8.4f %8.4f %11.4g %7.2f %6.3f %10.3f %12.3f %9.3f %10.3f %9.3f %12.3f %8.2f\n",
+           batches[k], t[k].median, c, (double)S / c, flops / c * 1e-9, flops / c * 1e-9 / dgc,
+           flops / t[k].median * 1e-9 / dgw, pr[k], tr[k].cpu_median / c, tg[k].cpu_median / c,
+           ta[k].cpu_median / c, tm[k].cpu_median / c, work_bytes(n, p, batches[k]) / 1048576.0);
+  }
   printf("# peak RSS after one estimate with B = %zu: %.1f MiB (%.1f MiB at start; J is %.1f MiB); "
          "storing every draw's kernel would take S n^2 doubles = %.1f MiB\n",
          batches[NB - 1], rss_kernel / 1048576.0, rss0 / 1048576.0, 8.0 * n * p / 1048576.0,
          8.0 * (double)S * n * n / 1048576.0);
+  gsl_matrix_free(dref.A);
+  gsl_matrix_free(dref.B);
+  gsl_matrix_free(dref.C);
   gsl_matrix_free(a.mean);
   gsl_matrix_free(a.se);
   gsl_matrix_free(J);

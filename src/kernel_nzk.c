@@ -315,10 +315,11 @@ int nzk_kacc_result(const nzk_kacc *acc, gsl_matrix *mean, gsl_matrix *se)
 /* --- Monte Carlo estimator --------------------------------------------- */
 
 /* The generator of the draw streams.  Drawing the p Gaussian entries of a
- * direction costs as much as the BLAS work per draw at the MNIST size:
- * with MT19937 the directions took 47 % of the estimate's time, with
- * taus2 (L'Ecuyer's maximally equidistributed combined Tausworthe, Math.
- * Comp. 1996, a GSL generator) about 25 %; see bench/bench_kernel.c. */
+ * direction costs about as much as the BLAS work per draw at the MNIST
+ * size: with MT19937 and GSL's ziggurat the directions took about 40 % of
+ * the estimate's time; with taus2 (L'Ecuyer's maximally equidistributed
+ * combined Tausworthe, Math. Comp. 1996, a GSL generator) and the ziggurat
+ * of law_ziggurat.c about 21 % (bench/bench_kernel.c, process CPU time). */
 #define MC_RNG gsl_rng_taus2
 
 typedef struct {
