@@ -6,11 +6,14 @@
  * entries), single-threaded BLAS.  For each batch size B it prints the
  * median time of the whole estimate (mean and standard errors) over
  * `repeats` runs after a warm-up (wall clock and process CPU time), draws
- * per second, GFLOP/s, the ratio to a square DGEMM measured in the same run, the share of the time spent
- * drawing the Gaussian directions (measured separately with the same
- * chunked streams), and the memory: the process's peak RSS, the
- * estimator's own working set, and the S n^2 doubles that storing every
- * draw's kernel would take.
+ * per second, GFLOP/s, the ratio to a square DGEMM measured in the same
+ * run (also paired run by run), the shares of the time spent drawing the
+ * directions (same chunked streams), in V = Z J^T and in the accumulator,
+ * and the memory: the process's peak RSS, the estimator's own working
+ * set, and the S n^2 doubles that storing every draw's kernel would take.
+ *
+ * Process CPU time is the headline because the machine is shared: wall
+ * times there varied by a factor of two between runs minutes apart.
  *
  * Flops counted per draw (BLAS work actually done): 2 n p for V = Z J^T,
  * n^2 for the SYRK of the sum, 2 n^2 for the SYR2K and n^2 for the SYRK of
