@@ -1,33 +1,42 @@
-/* bench_kernel.c: speed and memory of the Monte Carlo NZK estimator
- * (nzk_kernel_mc, DESIGN.md section 7) at the paper's MNIST size.
+/* bench_kernel.c: speed and memory of the project's Monte Carlo NZK
+ * estimator, nzk_kernel_mc (DESIGN.md section 7), at the paper's MNIST
+ * size.
  *
  * Default problem: n = 200 examples, p = 711 parameters (the 64-10-5-1
  * MLP), S = 10^4 draws, shared scheme, z ~ N(0, I) (i.i.d. normal
- * entries), single-threaded BLAS.  For each batch size B it prints the
- * median time of the whole estimate (mean and standard errors) over
- * `repeats` runs after a warm-up (wall clock and process CPU time), draws
- * per second, GFLOP/s, the ratio to a square DGEMM measured in the same
- * run (also paired run by run), the shares of the time spent drawing the
- * directions (same chunked streams), in V = Z J^T and in the accumulator,
- * and the memory: the process's peak RSS, the estimator's own working
- * set, and the S n^2 doubles that storing every draw's kernel would take.
+ * entries), one BLAS thread.  For each batch size B of a sweep it prints
+ * the median time of a whole estimate (mean and standard errors), by wall
+ * clock and by thread CPU time, draws per second, GFLOP/s, the ratio to a
+ * square DGEMM measured in the same run, the shares of the time spent
+ * drawing the directions (the estimator's own streams), in V = Z J^T and
+ * in the accumulator nzk_kacc_add, and the estimator's working set; then
+ * the process's peak RSS and the S n^2 doubles that storing every draw's
+ * kernel would take.
  *
- * Process CPU time is the headline because the machine is shared: wall
- * times there varied by a factor of two between runs minutes apart.
+ * CPU time is the headline: the machine is shared, and wall times
+ * there moved by a factor of two between runs minutes apart.  The ratio
+ * to DGEMM is taken run by run: each estimate is timed right after one
+ * DGEMM and the median of the per-pair ratios is reported (ratio_paired);
+ * ratio divides the median GFLOP/s by a DGEMM median taken before the
+ * sweep.
  *
  * Flops counted per draw (BLAS work actually done): 2 n p for V = Z J^T,
  * n^2 for the SYRK of the sum, 2 n^2 for the SYR2K and n^2 for the SYRK of
- * the shifted second moment, 2 p for |z|^2: 2np + 4n^2 + 2p.
+ * the shifted second moments, 2 p for |z|^2: 2np + 4n^2 + 2p.
  *
- * usage: bench_kernel [n p S repeats dgemm_size]   (defaults 200 711 10000 7 1024)
- * Output: whitespace-separated columns with units in the header. */
-#include "bench.h"
-#include "kernel.h"
-#include "rng_stream.h"
-
+ * usage: bench_kernel [--n N] [--p P] [--draws S] [--batch B] [--repeats R]
+ *                     [--dgemm-n M]     (defaults 200 711 10000, sweep, 7, 1024)
+ * Output: whitespace-separated columns with units in the header, and
+ * records (bench.h) for the batch size of the estimator's default, 256,
+ * or the --batch given. */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <gsl/gsl_randist.h>
+
+#include "bench.h"
+#include "kernel.h"
+#include "rng_stream.h"
 
 typedef struct {
   const gsl_matrix *J;
@@ -35,7 +44,7 @@ typedef struct {
   size_t S, B;
   gsl_matrix *mean, *se, *Z, *V;
   nzk_kacc *acc;
-  double c[1024];
+  double *c;
 } run_arg;
 
 static void run_estimate(void *p)
@@ -45,11 +54,11 @@ static void run_estimate(void *p)
     fprintf(stderr, "bench_kernel: estimator failed\n");
 }
 
-/* Only the directions: the same chunks and streams as the estimator
- * (taus2), or the same with MT19937, the generator used before. */
-static void draw_directions(run_arg *a, const gsl_rng_type *T)
+/* Only the directions, from the estimator's chunked taus2 streams. */
+static void run_rng(void *p)
 {
-  gsl_rng *r = nzk_stream_alloc_type(T, 1, 0);
+  run_arg *a = p;
+  gsl_rng *r = nzk_stream_alloc_type(gsl_rng_taus2, 1, 0);
   for (size_t k = 0, done = 0; done < a->S; k++) {
     size_t B = a->S - done < a->B ? a->S - done : a->B;
     gsl_matrix_view Z = gsl_matrix_submatrix(a->Z, 0, 0, B, a->Z->size2);
@@ -59,9 +68,6 @@ static void draw_directions(run_arg *a, const gsl_rng_type *T)
   }
   gsl_rng_free(r);
 }
-
-static void run_rng(void *p) { draw_directions(p, gsl_rng_taus2); }
-static void run_rng_mt(void *p) { draw_directions(p, gsl_rng_mt19937); }
 
 /* Only V = Z J^T for every chunk (Z fixed). */
 static void run_gemm(void *p)
@@ -82,43 +88,42 @@ static void run_acc(void *p)
   nzk_kacc_result(a->acc, a->mean, a->se);
 }
 
-/* Square DGEMM of size ng in the same run: GFLOP/s from the median wall
- * time and from the median CPU time. */
-static void dgemm_reference(size_t ng, int repeats, double *wall, double *cpu)
+/* CPU time of the calling thread: with one BLAS thread all the work runs
+ * here, and idle OpenBLAS helper threads are not counted. */
+static double cpu_s(void)
 {
-  bench_dgemm_arg d = {gsl_matrix_alloc(ng, ng), gsl_matrix_alloc(ng, ng),
-                       gsl_matrix_alloc(ng, ng)};
-  for (size_t k = 0; k < ng * ng; k++) {
-    d.A->data[k] = 1.0 / (double)(k % 97 + 1);
-    d.B->data[k] = 1.0 / (double)(k % 89 + 2);
-  }
-  bench_stat t = bench_time(bench_dgemm_once, &d, repeats);
-  double f = 2.0 * (double)ng * (double)ng * (double)ng * 1e-9;
-  *wall = f / t.median;
-  *cpu = f / t.cpu_median;
-  gsl_matrix_free(d.A);
-  gsl_matrix_free(d.B);
-  gsl_matrix_free(d.C);
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Ratio to DGEMM with the two timed back to back, `repeats` times: each
- * estimate's GFLOP/s over the DGEMM run just before it (CPU time), and the
- * median of those ratios, so that load from other jobs, which changes by
- * the second on a shared machine, hits both sides of a ratio alike. */
-static double paired_ratio(run_arg *a, bench_dgemm_arg *d, double flops, int repeats)
+/* As bench_time, by thread CPU time (seconds). */
+static bench_stat cpu_time(void (*fn)(void *), void *arg, int repeats)
 {
-  double q[64], ng = (double)d->A->size1;
-  if (repeats > 64) repeats = 64;
+  double t[64];
+  fn(arg);
   for (int k = 0; k < repeats; k++) {
-    double c0 = bench_cpu_s();
-    bench_dgemm_once(d);
-    double c1 = bench_cpu_s();
-    run_estimate(a);
-    double c2 = bench_cpu_s();
-    q[k] = (flops / (c2 - c1)) / (2.0 * ng * ng * ng / (c1 - c0));
+    double c0 = cpu_s();
+    fn(arg);
+    t[k] = cpu_s() - c0;
   }
-  qsort(q, (size_t)repeats, sizeof q[0], bench_cmp_double);
-  return q[repeats / 2];
+  return bench_stat_of(t, repeats);
+}
+
+/* Per-pair ratio (estimate GFLOP/s) / (DGEMM GFLOP/s), the DGEMM timed
+ * just before each estimate, by CPU time: median and spread. */
+static bench_stat paired_ratio(run_arg *a, bench_dgemm_arg *d, double flops, int repeats)
+{
+  double q[64];
+  for (int k = 0; k < repeats; k++) {
+    double c0 = cpu_s();
+    bench_dgemm_once(d);
+    double c1 = cpu_s();
+    run_estimate(a);
+    double c2 = cpu_s();
+    q[k] = (flops / (c2 - c1)) / (bench_dgemm_flops(d) / (c1 - c0));
+  }
+  return bench_stat_of(q, repeats);
 }
 
 /* Estimator working set in bytes (kernel_nzk.c): two n x n sums, 5 B x n
@@ -128,89 +133,157 @@ static double work_bytes(size_t n, size_t p, size_t B)
   return 8.0 * (2.0 * n * n + 5.0 * B * n + (double)B * p + (double)B * n + 3.0 * n + B);
 }
 
+typedef struct {
+  size_t n, p, S, B, ng;
+  int repeats;
+} kernel_opts;
+
+/* Options into o; 1 after --help, 2 on bad usage (one line), else 0. */
+static int parse_opts(int argc, char **argv, kernel_opts *o)
+{
+  static const struct option longopts[] = {
+      {"n", 1, 0, 'n'},     {"p", 1, 0, 'p'},       {"draws", 1, 0, 'S'},
+      {"batch", 1, 0, 'B'}, {"repeats", 1, 0, 'R'}, {"dgemm-n", 1, 0, 'M'},
+      {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+  static const char keys[] = "npSBRM";
+  size_t rep = 7, *dst[] = {&o->n, &o->p, &o->S, &o->B, &rep, &o->ng};
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (c == 'h') {
+      printf("usage: bench_kernel [--n N] [--p P] [--draws S] [--batch B] [--repeats R] "
+             "[--dgemm-n M]\n");
+      return 1;
+    }
+    char *end;
+    unsigned long long v = c == '?' || optarg[0] == '-' ? 0 : strtoull(optarg, &end, 10);
+    if (v == 0 || *end) {
+      fprintf(stderr, "bench_kernel: every option takes a positive integer (see --help)\n");
+      return 2;
+    }
+    *dst[strchr(keys, c) - keys] = (size_t)v;
+  }
+  if (optind < argc || o->S < 2) {
+    fprintf(stderr, "bench_kernel: stray argument or fewer than 2 draws (see --help)\n");
+    return 2;
+  }
+  o->repeats = (int)(rep > 64 ? 64 : rep);
+  return 0;
+}
+
+typedef struct {
+  size_t B;
+  bench_stat wall, cpu, ratio, rng, gemm, acc;
+} sweep_row;
+
+/* Time one batch size: the estimate (wall, CPU, paired ratio) and its
+ * three parts. */
+static void time_batch(run_arg *a, bench_dgemm_arg *d, double flops, int repeats,
+                       gsl_rng *r, sweep_row *row)
+{
+  const size_t n = a->J->size1, p = a->J->size2;
+  row->B = a->B;
+  row->wall = bench_time(run_estimate, a, repeats);
+  row->cpu = cpu_time(run_estimate, a, repeats);
+  row->ratio = paired_ratio(a, d, flops, repeats);
+  a->Z = gsl_matrix_alloc(a->B, p);
+  a->V = gsl_matrix_alloc(a->B, n);
+  a->acc = nzk_kacc_alloc(n, a->B);
+  a->c = malloc(a->B * sizeof(double));
+  for (size_t s = 0; s < a->B; s++) a->c[s] = (double)p * (1.0 + 0.01 * gsl_ran_gaussian(r, 1.0));
+  row->rng = cpu_time(run_rng, a, repeats);
+  row->gemm = cpu_time(run_gemm, a, repeats);
+  row->acc = cpu_time(run_acc, a, repeats);
+  nzk_kacc_free(a->acc);
+  gsl_matrix_free(a->Z);
+  gsl_matrix_free(a->V);
+  free(a->c);
+}
+
+static void print_row(const sweep_row *w, const kernel_opts *o, double flops, double dg)
+{
+  double c = w->cpu.median;
+  printf("%5zu %8.4f %8.4f %11.4g %7.2f %6.3f %12.3f %9.3f %10.3f %9.3f %8.2f\n", w->B,
+         w->wall.median, c, (double)o->S / c, flops / c * 1e-9, flops / c * 1e-9 / dg,
+         w->ratio.median, w->rng.median / c, w->gemm.median / c, w->acc.median / c,
+         work_bytes(o->n, o->p, w->B) / 1048576.0);
+}
+
+/* Records of the row with the recorded batch size (bench.h). */
+static void record_row(const sweep_row *w, const kernel_opts *o, double flops, double rss)
+{
+  char params[128];
+  snprintf(params, sizeof params, "n=%zu p=%zu S=%zu B=%zu scheme=shared", o->n, o->p, o->S,
+           w->B);
+  bench_record("kernel", "shared_gflops", "GFLOP/s", bench_rate(w->cpu, flops * 1e-9), params);
+  bench_record("kernel", "shared_draws_per_s", "draws/s", bench_rate(w->cpu, (double)o->S),
+               params);
+  bench_record("kernel", "shared_time_cpu", "s", w->cpu, params);
+  bench_record_ratio("kernel", "shared_vs_dgemm", w->ratio, BENCH_HIGHER_IS_BETTER, params);
+  bench_record_ratio("kernel", "directions_share", bench_ratio(w->rng, w->cpu),
+                     BENCH_LOWER_IS_BETTER, params);
+  bench_record("kernel", "peak_rss", "bytes", bench_exact(rss), params);
+}
+
 int main(int argc, char **argv)
 {
-  size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 200;
-  size_t p = argc > 2 ? strtoul(argv[2], NULL, 10) : 711;
-  size_t S = argc > 3 ? strtoul(argv[3], NULL, 10) : 10000;
-  int repeats = argc > 4 ? atoi(argv[4]) : 7;
-  size_t ng = argc > 5 ? strtoul(argv[5], NULL, 10) : 1024;
-  static const size_t batches[] = {16, 64, 128, 256, 512, 1024};
-  enum { NB = sizeof batches / sizeof batches[0] };
+  kernel_opts o = {200, 711, 10000, 0, 1024, 7};
+  int status = parse_opts(argc, argv, &o);
+  if (status) return status == 1 ? 0 : status;
+  static const size_t sweep[] = {16, 64, 128, 256, 512, 1024};
+  size_t batches[6], nb = 0, recorded = o.B ? o.B : 256;
+  if (o.B) batches[nb++] = o.B;
+  else
+    for (size_t k = 0; k < 6; k++) batches[nb++] = sweep[k];
   openblas_set_num_threads(1);
   gsl_set_error_handler_off();
 
-  double rss0 = bench_peak_rss_bytes();
-  gsl_matrix *J = gsl_matrix_alloc(n, p);
+  const double rss0 = bench_peak_rss_bytes();
+  gsl_matrix *J = gsl_matrix_alloc(o.n, o.p);
   gsl_rng *r = nzk_stream_alloc(7, 0);
-  for (size_t k = 0; k < n * p; k++) J->data[k] = gsl_ran_gaussian(r, 1.0) / sqrt((double)p);
+  for (size_t k = 0; k < o.n * o.p; k++)
+    J->data[k] = gsl_ran_gaussian(r, 1.0) / sqrt((double)o.p);
   nzk_law law = nzk_law_normal(1.0);
-  nzk_dir *z = nzk_dir_alloc_iid(&law, p);
-  run_arg a = {J, z, S, 0, gsl_matrix_alloc(n, n), gsl_matrix_alloc(n, n), NULL, NULL, NULL, {0}};
-  const double flops = (double)S * (2.0 * n * p + 4.0 * n * n + 2.0 * p);
-  bench_stat t[NB], tr[NB], tm[NB], tg[NB], ta[NB];
-  double pr[NB];
-  bench_dgemm_arg dref;
-  double rss_kernel = 0, dw0, dc0, dw1, dc1;
+  nzk_dir *z = nzk_dir_alloc_iid(&law, o.p);
+  run_arg a = {J, z, o.S, batches[nb - 1], gsl_matrix_alloc(o.n, o.n),
+               gsl_matrix_alloc(o.n, o.n), NULL, NULL, NULL, NULL};
+  const double flops = (double)o.S * (2.0 * o.n * o.p + 4.0 * o.n * o.n + 2.0 * o.p);
 
   /* Memory first, with the largest batch, before any other buffer. */
-  a.B = batches[NB - 1];
   run_estimate(&a);
-  rss_kernel = bench_peak_rss_bytes();
-  dref = (bench_dgemm_arg){gsl_matrix_alloc(ng, ng), gsl_matrix_alloc(ng, ng),
-                           gsl_matrix_alloc(ng, ng)};
-  for (size_t k = 0; k < ng * ng; k++) {
-    dref.A->data[k] = 1.0 / (double)(k % 97 + 1);
-    dref.B->data[k] = 1.0 / (double)(k % 89 + 2);
-  }
-  dgemm_reference(ng, repeats, &dw0, &dc0);
-  for (int k = 0; k < NB; k++) {
-    a.B = batches[k];
-    t[k] = bench_time(run_estimate, &a, repeats);
-    pr[k] = paired_ratio(&a, &dref, flops, repeats);
-    a.Z = gsl_matrix_alloc(a.B, p);
-    a.V = gsl_matrix_alloc(a.B, n);
-    a.acc = nzk_kacc_alloc(n, a.B);
-    tr[k] = bench_time(run_rng, &a, repeats);
-    tm[k] = bench_time(run_rng_mt, &a, repeats);
-    for (size_t s = 0; s < a.B; s++) a.c[s] = (double)p * (1.0 + 0.01 * gsl_ran_gaussian(r, 1.0));
-    tg[k] = bench_time(run_gemm, &a, repeats);
-    ta[k] = bench_time(run_acc, &a, repeats);
-    nzk_kacc_free(a.acc);
-    gsl_matrix_free(a.Z);
-    gsl_matrix_free(a.V);
-  }
-  dgemm_reference(ng, repeats, &dw1, &dc1);
-  double dgw = fmax(dw0, dw1), dgc = fmax(dc0, dc1);
+  const double rss = bench_peak_rss_bytes();
+  bench_dgemm_arg d = bench_dgemm_alloc(o.ng);
+  bench_stat dgc = cpu_time(bench_dgemm_once, &d, o.repeats);
+  double dg = bench_dgemm_flops(&d) * 1e-9 / dgc.median;
+  char dparams[32];
+  snprintf(dparams, sizeof dparams, "n=%zu", o.ng);
+  bench_record("kernel", "dgemm_gflops", "GFLOP/s", bench_rate(dgc, bench_dgemm_flops(&d) * 1e-9),
+               dparams);
 
   printf("# nzk_kernel_mc, shared scheme, z ~ N(0, I): n = %zu, p = %zu, S = %zu, 1 BLAS thread, "
-         "medians of %d after a warm-up\n", n, p, S, repeats);
-  printf("# DGEMM %zu^3 in the same run, before / after: %.2f / %.2f GFLOP/s by CPU time, "
-         "%.2f / %.2f by wall time; ratios use the larger of each pair\n", ng, dc0, dc1, dw0, dw1);
-  printf("# flops per draw 2np + 4n^2 + 2p = %.0f.  cpu_s, gflops, ratio and the shares use\n"
-         "# process CPU time (robust on a shared machine); wall_s and ratio_wall the wall clock.\n"
-         "# Shares: directions alone (taus2 streams, as the estimator), V = Z J^T alone, the\n"
-         "# accumulator alone, and the directions from MT19937 streams (the generator before).\n",
-         flops / (double)S);
-  printf("# ratio_paired: median over repeats of (estimate GFLOP/s) / (DGEMM GFLOP/s of a run\n"
-         "# timed just before it), both by CPU time.\n");
-  printf("%5s %8s %8s %11s %7s %6s %10s %12s %9s %10s %9s %12s %8s\n", "B", "wall_s", "cpu_s",
-         "draws_per_s", "gflops", "ratio", "ratio_wall", "ratio_paired", "rng_share",
-         "gemm_share", "acc_share", "rng_mt_share", "work_MiB");
-  for (int k = 0; k < NB; k++) {
-    double c = t[k].cpu_median;
-    printf("%5zu %8.4f %8.4f %11.4g %7.2f %6.3f %10.3f %12.3f %9.3f %10.3f %9.3f %12.3f %8.2f\n",
-           batches[k], t[k].median, c, (double)S / c, flops / c * 1e-9, flops / c * 1e-9 / dgc,
-           flops / t[k].median * 1e-9 / dgw, pr[k], tr[k].cpu_median / c, tg[k].cpu_median / c,
-           ta[k].cpu_median / c, tm[k].cpu_median / c, work_bytes(n, p, batches[k]) / 1048576.0);
+         "medians of %d after a warm-up\n", o.n, o.p, o.S, o.repeats);
+  printf("# DGEMM %zu^3: %.2f GFLOP/s (CPU time).  Flops per draw 2np + 4n^2 + 2p = %.0f.\n"
+         "# cpu_s, draws_per_s, gflops, ratio and the shares use thread CPU time; wall_s the\n"
+         "# wall clock.  ratio_paired: median of per-run ratios to a DGEMM timed just before.\n"
+         "# Shares of the estimate's CPU time: the directions alone (taus2 streams, as the\n"
+         "# estimator), V = Z J^T alone, the accumulator nzk_kacc_add alone.\n",
+         o.ng, dg, flops / (double)o.S);
+  printf("%5s %8s %8s %11s %7s %6s %12s %9s %10s %9s %8s\n", "B", "wall_s", "cpu_s",
+         "draws_per_s", "gflops", "ratio", "ratio_paired", "rng_share", "gemm_share",
+         "acc_share", "work_MiB");
+  for (size_t k = 0; k < nb; k++) {
+    sweep_row w;
+    a.B = batches[k];
+    time_batch(&a, &d, flops, o.repeats, r, &w);
+    print_row(&w, &o, flops, dg);
+    if (w.B == recorded) record_row(&w, &o, flops, rss);
   }
-  printf("# peak RSS after one estimate with B = %zu: %.1f MiB (%.1f MiB at start; J is %.1f MiB); "
-         "storing every draw's kernel would take S n^2 doubles = %.1f MiB\n",
-         batches[NB - 1], rss_kernel / 1048576.0, rss0 / 1048576.0, 8.0 * n * p / 1048576.0,
-         8.0 * (double)S * n * n / 1048576.0);
-  gsl_matrix_free(dref.A);
-  gsl_matrix_free(dref.B);
-  gsl_matrix_free(dref.C);
+  printf("# peak RSS after one estimate with B = %zu: %.1f MiB (%.1f MiB at start; J is %.1f "
+         "MiB); storing every draw's kernel would take S n^2 doubles = %.1f MiB\n",
+         batches[nb - 1], rss / 1048576.0, rss0 / 1048576.0, 8.0 * o.n * o.p / 1048576.0,
+         8.0 * (double)o.S * o.n * o.n / 1048576.0);
+
+  bench_dgemm_free(&d);
   gsl_matrix_free(a.mean);
   gsl_matrix_free(a.se);
   gsl_matrix_free(J);

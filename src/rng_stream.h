@@ -33,4 +33,22 @@ void nzk_stream_reset(gsl_rng *r, uint64_t seed, uint64_t chunk);
  * logged once on stderr, as GSL does for GSL_RNG_SEED), else `fallback`. */
 uint64_t nzk_stream_default_seed(uint64_t fallback);
 
+/* --- light streams, re-keyed at every step ---------------------------------
+ *
+ * Re-keying MT19937 costs about 4 us (its 624-word state is rebuilt and
+ * twisted before the first draw), more than a whole ZO step of a small
+ * model.  Streams that are re-keyed per step (train.c keys one per run and
+ * step) use instead the generator "nzk-splitmix64": a 64-bit Weyl state
+ * x += 0x9e3779b97f4a7c15 finalised by SplitMix64 (Steele, Lea and Flood,
+ * OOPSLA 2014; it passes BigCrush), 32-bit outputs, doubles from 53 bits.
+ * Re-keying costs a few ns, and the key keeps all 64 bits of the
+ * (seed, chunk) hash, so distinct chunks do not collide the way 32-bit
+ * MT19937 seeds do after ~2^16 chunks. */
+extern const gsl_rng_type *nzk_rng_splitmix64;
+
+/* A light generator at the start of chunk `chunk`; NULL after NZK_FAIL. */
+gsl_rng *nzk_stream_alloc_light(uint64_t seed, uint64_t chunk);
+/* Re-key a light generator to chunk `chunk` (O(1)). */
+void nzk_stream_reset_light(gsl_rng *r, uint64_t seed, uint64_t chunk);
+
 #endif

@@ -35,5 +35,8 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 
 /* Subcommands (one file each, src/cli/cmd_<name>.c). */
 int cmd_kernel(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_datasets(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
 
 #endif
