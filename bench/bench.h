@@ -218,6 +218,11 @@ static inline double bench_dgemm_gflops(size_t n, int repeats)
  * (the report follows each name's history). */
 typedef enum { BENCH_HIGHER_IS_BETTER = 0, BENCH_LOWER_IS_BETTER = 1 } bench_better;
 
+/* Exit status of a driver that cannot run here (e.g. its data set is not
+ * installed): the harness reports it as skipped, with the driver's last
+ * line of output as the reason, not as a failure. */
+#define BENCH_EXIT_SKIP 77
+
 typedef struct {
   const char *bench;  /* benchmark name, e.g. "kernel", "train" */
   const char *figure; /* figure name, e.g. "shared_gflops" */

@@ -14,15 +14,17 @@
  *                   matrix, OpenCV-exact and real-valued weights
  *   total_gzip      load_gzip + preprocess_opencv medians
  * Output: whitespace-separated columns with units in the header, then the
- * peak resident set size of the process.
+ * peak resident set size; records for the harness (bench.h) with the
+ * same-run ratios preprocess/memcpy and load_raw/load_gzip speed.
  *
- * usage: bench_data [r (8)] [repeats (5)] [fashion-mnist folder] */
+ * usage: bench_data [--r R (8)] [--repeats N (5)] [--dir FASHION_MNIST_DIR] */
 #include "bench.h"
 #include "data_images.h"
 #include "nzk_error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct {
@@ -84,20 +86,60 @@ static int write_raw_copy(const nzk_image_batch *b, char *path, size_t len)
   return ok ? 0 : -1;
 }
 
+static int parse(int argc, char **argv, size_t *r, int *repeats, const char **dir)
+{
+  for (int i = 1; i < argc; i++) {
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(argv[i], "--r") == 0 && v) *r = (size_t)atol(v), i++;
+    else if (strcmp(argv[i], "--repeats") == 0 && v) *repeats = atoi(v), i++;
+    else if (strcmp(argv[i], "--dir") == 0 && v) *dir = v, i++;
+    else {
+      fprintf(stderr, "usage: bench_data [--r R] [--repeats N] [--dir FASHION_MNIST_DIR]\n");
+      return 2;
+    }
+  }
+  if (*r < 1 || *r > 256 || *repeats < 1)
+    return fprintf(stderr, "bench_data: need 1 <= r <= 256 and repeats >= 1\n"), 2;
+  return 0;
+}
+
+/* Records for the harness: rates, peak memory and the two ratios. */
+static void emit(const char *params, size_t n, bench_stat load, bench_stat raw,
+                 bench_stat copy, bench_stat prep)
+{
+  bench_record("data", "load_gzip_rate", "images/s", bench_rate(load, (double)n), params);
+  bench_record("data", "preprocess_rate", "images/s", bench_rate(prep, (double)n), params);
+  bench_stat total = {load.median + prep.median, load.min + prep.min, load.max + prep.max,
+                      load.repeats};
+  bench_record("data", "total_rate", "images/s", bench_rate(total, (double)n), params);
+  bench_record("data", "peak_rss", "bytes", bench_exact(bench_peak_rss_bytes()), params);
+  bench_record_ratio("data", "preprocess_vs_memcpy", bench_ratio(copy, prep),
+                     BENCH_HIGHER_IS_BETTER, params);
+  if (raw.repeats)
+    bench_record_ratio("data", "load_gzip_vs_raw", bench_ratio(raw, load),
+                       BENCH_HIGHER_IS_BETTER, params);
+}
+
 int main(int argc, char **argv)
 {
   gsl_set_error_handler_off();
-  size_t r = argc > 1 ? (size_t)atol(argv[1]) : 8;
-  int repeats = argc > 2 ? atoi(argv[2]) : 5;
-  const char *dir = argc > 3 ? argv[3] : "/usr/share/datasets/fashion-mnist";
-  char images[1024], labels[1024], raw[1024];
+  size_t r = 8;
+  int repeats = 5;
+  const char *dir = "/usr/share/datasets/fashion-mnist";
+  if (parse(argc, argv, &r, &repeats, &dir)) return 2;
+  char images[1024], labels[1024], raw[1024], params[64];
   snprintf(images, sizeof images, "%s/train-images-idx3-ubyte.gz", dir);
   snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte.gz", dir);
+  snprintf(params, sizeof params, "fashion-mnist train r=%zu", r);
+  if (access(images, R_OK) != 0 || access(labels, R_OK) != 0) {
+    fprintf(stderr, "bench_data: skipped: no Fashion-MNIST training files in %s\n", dir);
+    return BENCH_EXIT_SKIP;
+  }
 
   bench_arg a = {.images = images, .labels = labels, .r = r, .mode = NZK_PREP_OPENCV};
-  bench_stat load = bench_time(run_load, &a, repeats);
-  if (a.failed || r == 0) {
-    fprintf(stderr, "bench_data: %s\n", a.failed ? nzk_error_message() : "r must be >= 1");
+  bench_stat load = bench_time(run_load, &a, repeats), raw_t = {0, 0, 0, 0};
+  if (a.failed) {
+    fprintf(stderr, "bench_data: %s\n", nzk_error_message());
     return 1;
   }
   const size_t n = a.batch.n, bytes = n * a.batch.height * a.batch.width;
@@ -109,24 +151,27 @@ int main(int argc, char **argv)
   printf("%-20s %7s %14s %12s %12s %14s %10s\n", "# stage", "images", "time_s_median",
          "time_s_min", "time_s_max", "images_per_s", "MB_per_s");
   row("load_gzip", n, load, (double)bytes);
-
   if (write_raw_copy(&a.batch, raw, sizeof raw) == 0) {
     bench_arg b = {.images = raw};
-    row("load_raw", n, bench_time(run_load, &b, repeats), (double)bytes);
+    raw_t = bench_time(run_load, &b, repeats);
+    row("load_raw", n, raw_t, (double)bytes);
     nzk_image_batch_free(&b.batch);
     unlink(raw);
   }
-  row("memcpy", n, bench_time(run_memcpy, &a, repeats), (double)bytes);
+  bench_stat copy = bench_time(run_memcpy, &a, repeats);
+  row("memcpy", n, copy, (double)bytes);
   bench_stat prep = bench_time(run_prep, &a, repeats);
   row("preprocess_opencv", n, prep, (double)bytes);
   a.mode = NZK_PREP_EXACT;
   row("preprocess_exact", n, bench_time(run_prep, &a, repeats), (double)bytes);
   bench_stat total = {load.median + prep.median, load.min + prep.min, load.max + prep.max, 0};
   row("total_gzip", n, total, (double)bytes);
-  printf("# preprocess / load_gzip time ratio: %.3f\n", prep.median / load.median);
+  printf("# preprocess / load_gzip time ratio: %.3f; memcpy / preprocess time ratio: %.4f\n",
+         prep.median / load.median, copy.median / prep.median);
   printf("# peak_rss_bytes %.0f (%.1f MB; pixels %.1f MB, features %.1f MB)\n",
          bench_peak_rss_bytes(), bench_peak_rss_bytes() * 1e-6, (double)bytes * 1e-6,
          (double)(n * r * r * sizeof(double)) * 1e-6);
+  emit(params, n, load, raw_t, copy, prep);
 
   nzk_image_batch_free(&a.batch);
   free(a.features);

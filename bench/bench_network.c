@@ -5,7 +5,8 @@
  * usage: bench_network [n] [repeats] [zo_steps_small] [zo_steps_wide]
  *   defaults 200, 5, 2000, 20.
  * Output: one table per part, whitespace-separated columns with units in
- * the header, every ratio formed from figures measured in this run.  The
+ * the header, every ratio formed from figures measured in this run; and
+ * the same figures as records (bench.h) when NZK_BENCH_JSON is set.  The
  * Jacobian of the wide network at n = 200 is 200 x 1117185 doubles
  * (1.8 GB); peak RSS is printed.
  *
@@ -74,8 +75,19 @@ static void bench_net_free(bench_net *b)
   gsl_vector_free(b->y);
 }
 
-static void bench_jacobian(const char *widths, size_t n, int repeats, double dgemm_gflops)
+/* Record name `what`_<widths with '_'> and the params of this case. */
+static void record_names(const char *what, const char *widths, size_t n, char *fig,
+                         size_t flen, char *params, size_t plen)
 {
+  snprintf(fig, flen, "%s_%s", what, widths);
+  for (char *c = fig; *c; c++)
+    if (*c == ',') *c = '_';
+  snprintf(params, plen, "net=%s n=%zu", widths, n);
+}
+
+static void bench_jacobian(const char *widths, size_t n, int repeats, bench_stat dgemm)
+{
+  const double dgemm_gflops = dgemm.median;
   bench_net b;
   bench_net_make(widths, n, &b);
   const size_t p = b.m->p;
@@ -91,6 +103,18 @@ static void bench_jacobian(const char *widths, size_t n, int repeats, double dge
   printf("%-16s %6zu %9zu %12.1f %12.1f %12.1f %12.1f %8.2f %8.1f %8.2f %9.0f\n", widths, n, p,
          sf.median * 1e6, sf.max * 1e6, sj.median * 1e6, sj.max * 1e6, sj.median / sf.median,
          gflops, gflops / dgemm_gflops, bench_peak_rss_bytes() / 1048576.0);
+
+  char fig[96], params[96];
+  bench_stat fwd_gflops = bench_rate(sf, 2.0 * (double)n * (double)p * 1e-9);
+  record_names("forward_gflops", widths, n, fig, sizeof fig, params, sizeof params);
+  bench_record("network", fig, "GFLOP/s", fwd_gflops, params);
+  record_names("jacobian_time", widths, n, fig, sizeof fig, params, sizeof params);
+  bench_record("network", fig, "s", sj, params);
+  record_names("jacobian_vs_forward", widths, n, fig, sizeof fig, params, sizeof params);
+  bench_record_ratio("network", fig, bench_ratio(sj, sf), BENCH_LOWER_IS_BETTER, params);
+  record_names("forward_vs_dgemm", widths, n, fig, sizeof fig, params, sizeof params);
+  bench_record_ratio("network", fig, bench_ratio(fwd_gflops, dgemm), BENCH_HIGHER_IS_BETTER,
+                     params);
   free(a.f);
   gsl_matrix_free(a.J);
   bench_net_free(&b);
@@ -121,14 +145,27 @@ static void bench_zo(const char *widths, size_t n, size_t steps)
     for (size_t k = 0; k < steps && !status; k++) status = nzk_trainer_step(t);
     double el = bench_now_s() - t0;
     double fwd_s = 0;
+    bench_stat fwd = {0};
     {
       pass_arg a = {b.m, b.theta, b.X, malloc(n * sizeof(double)), NULL};
-      fwd_s = bench_time(run_forward, &a, 5).median;
+      fwd = bench_time(run_forward, &a, 5);
+      fwd_s = fwd.median;
       free(a.f);
     }
     printf("%-16s %6zu %9zu %-8s %8zu %12.1f %12.1f %10.2f%s\n", widths, n, p,
            nzk_scheme_name((nzk_scheme)s), steps, (double)steps / el, el / (double)steps * 1e6,
            el / (double)steps / fwd_s, status ? "  (stopped: diverged)" : "");
+
+    /* One timing of `steps` steps: its spread comes from the forward pass. */
+    char what[64], fig[96], params[96];
+    bench_stat step = bench_exact(el / (double)steps);
+    snprintf(what, sizeof what, "zo_%s_steps_per_s", nzk_scheme_name((nzk_scheme)s));
+    record_names(what, widths, n, fig, sizeof fig, params, sizeof params);
+    if (!status) bench_record("network", fig, "steps/s", bench_rate(step, 1.0), params);
+    snprintf(what, sizeof what, "zo_%s_step_vs_forward", nzk_scheme_name((nzk_scheme)s));
+    record_names(what, widths, n, fig, sizeof fig, params, sizeof params);
+    if (!status)
+      bench_record_ratio("network", fig, bench_ratio(step, fwd), BENCH_LOWER_IS_BETTER, params);
     nzk_trainer_free(t);
   }
   nzk_dir_free(z);
@@ -142,7 +179,8 @@ int main(int argc, char **argv)
   int repeats = argc > 2 ? atoi(argv[2]) : 5;
   size_t steps_small = argc > 3 ? (size_t)atol(argv[3]) : 2000;
   size_t steps_wide = argc > 4 ? (size_t)atol(argv[4]) : 20;
-  double ref = bench_dgemm_gflops(512, 3);
+  bench_stat ref_stat = bench_dgemm_stat(512, 7);
+  double ref = ref_stat.median;
 
   printf("# Jacobian vs one batched forward pass (ReLU, standard); DGEMM 512: %.1f GFLOP/s\n",
          ref);
@@ -150,8 +188,8 @@ int main(int argc, char **argv)
   printf("%-16s %6s %9s %12s %12s %12s %12s %8s %8s %8s %9s\n", "network", "n", "p",
          "fwd_us", "fwd_max_us", "jac_us", "jac_max_us", "jac/fwd", "fwd_gf", "fwd/dgemm",
          "rss_MiB");
-  bench_jacobian("64,10,5,1", n, repeats, ref);
-  bench_jacobian("64,1024,1024,1", n, repeats, ref);
+  bench_jacobian("64,10,5,1", n, repeats, ref_stat);
+  bench_jacobian("64,1024,1024,1", n, repeats, ref_stat);
 
   printf("\n# ZO training steps per second (2 forward passes + direction draw + update)\n");
   printf("%-16s %6s %9s %-8s %8s %12s %12s %10s\n", "network", "n", "p", "scheme", "steps",

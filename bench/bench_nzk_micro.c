@@ -240,23 +240,35 @@ static size_t parse_size(const char *s)
   return (*s && !*end && s[0] != '-') ? (size_t)v : 0;
 }
 
+/* Options into `o`; 1 after --help, 2 (with a line on stderr) on bad
+ * usage, else 0. */
 static int parse_opts(int argc, char **argv, micro_opts *o)
 {
   static const struct option longopts[] = {
-      {"n", 1, 0, 'n'},       {"p", 1, 0, 'p'},     {"draws", 1, 0, 'S'},
-      {"batch", 1, 0, 'B'},   {"repeats", 1, 0, 'R'}, {"dgemm-n", 1, 0, 'M'},
-      {"seed", 1, 0, 's'},    {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+      {"n", 1, 0, 'n'},     {"p", 1, 0, 'p'},       {"draws", 1, 0, 'S'},
+      {"batch", 1, 0, 'B'}, {"repeats", 1, 0, 'R'}, {"dgemm-n", 1, 0, 'M'},
+      {"seed", 1, 0, 's'},  {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+  static const char keys[] = "npSBRMs";
   size_t rep = 5, seed = 20260321;
+  size_t *dst[] = {&o->n, &o->p, &o->draws, &o->batch, &rep, &o->dgemm_n, &seed};
   int c;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-    size_t v = c == 'h' || c == '?' ? 0 : parse_size(optarg);
-    if (c == 'h') return usage(stdout), 1;
-    if (c == '?' || v == 0) return fprintf(stderr, "bench_nzk_micro: bad option\n"), usage(stderr), 2;
-    size_t *dst[] = {&o->n, &o->p, &o->draws, &o->batch, &rep, &o->dgemm_n, &seed};
-    const char *keys = "npSBRMs";
+    if (c == 'h') {
+      usage(stdout);
+      return 1;
+    }
+    size_t v = c == '?' ? 0 : parse_size(optarg);
+    if (v == 0) {
+      fprintf(stderr, "bench_nzk_micro: every option takes a positive integer\n");
+      usage(stderr);
+      return 2;
+    }
     *dst[strchr(keys, c) - keys] = v;
   }
-  if (optind < argc) return fprintf(stderr, "bench_nzk_micro: stray argument '%s'\n", argv[optind]), 2;
+  if (optind < argc) {
+    fprintf(stderr, "bench_nzk_micro: stray argument '%s'\n", argv[optind]);
+    return 2;
+  }
   o->repeats = (int)(rep > 64 ? 64 : rep);
   o->seed = seed;
   return 0;

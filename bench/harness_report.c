@@ -263,7 +263,8 @@ static int report_parse(int argc, char **argv, report_opts *o)
     }
   }
   if (!o->dir || optind < argc) {
-    fprintf(stderr, "nzk_bench report: error: %s\n", o->dir ? "unexpected argument" : "--dir is required");
+    fprintf(stderr, "nzk_bench report: error: %s\n",
+            o->dir ? "unexpected argument" : "--dir is required");
     return 2;
   }
   return 0;

@@ -179,9 +179,9 @@ static void section_comparison(const page *pg, const json_t *rep)
 static void section_drivers(const page *pg, const json_t *rep)
 {
   static const char *head[] = {"driver", "status", "wall (s)", "peak memory (MiB)",
-                               "records", "arguments", "log"};
+                               "records", "arguments", "log", "note"};
   heading(pg, 2, "Benchmark drivers");
-  table_begin(pg, head, 7);
+  table_begin(pg, head, 8);
   size_t i, j;
   const json_t *d, *a;
   json_array_foreach(json_object_get(json_object_get(rep, "bench"), "drivers"), i, d)
@@ -196,8 +196,8 @@ static void section_drivers(const page *pg, const json_t *rep)
       snprintf(args + used, sizeof args - used, "%s%s", used ? " " : "", json_string_value(a));
     }
     const char *cells[] = {harness_str(d, "driver"), harness_str(d, "status"), wall, mem,
-                           nrec, args, harness_str(d, "log")};
-    row(pg, cells, 7, 0);
+                           nrec, args, harness_str(d, "log"), harness_str(d, "note")};
+    row(pg, cells, 8, 0);
   }
   table_end(pg);
 }

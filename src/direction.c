@@ -124,7 +124,7 @@ void nzk_dir_sample(const nzk_dir *dir, gsl_rng *r, double *z)
     nzk_law_fill(&dir->law, r, z, p);
     return;
   }
-  for (size_t k = 0; k < p; k++) z[k] = gsl_ran_gaussian_ziggurat(r, 1.0);
+  nzk_std_normal_fill(r, z, p);
   /* z <- L xi + mu */
   cblas_dtrmv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)p, dir->L->data,
               (int)dir->L->tda, z, 1);
@@ -141,8 +141,7 @@ int nzk_dir_sample_batch(const nzk_dir *dir, gsl_rng *r, gsl_matrix *Z)
     return 0;
   }
   for (size_t s = 0; s < B; s++) {
-    double *row = gsl_matrix_ptr(Z, s, 0);
-    for (size_t k = 0; k < p; k++) row[k] = gsl_ran_gaussian_ziggurat(r, 1.0);
+    nzk_std_normal_fill(r, gsl_matrix_ptr(Z, s, 0), p);
   }
   /* Z <- Xi L^T + 1 mu^T: one BLAS-3 call for the whole batch. */
   cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)B, (int)p,

@@ -6,6 +6,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "nzk_blas.h"
 
 int nzk_kgd_step(const gsl_matrix *K, double eta, const gsl_vector *y, gsl_vector *f,
@@ -33,16 +34,17 @@ static int check_symmetric(const gsl_matrix *K, const char *who)
     return NZK_FAIL(GSL_EBADLEN, "%s: kernel is %zu x %zu, expected square", who, K->size1,
                     K->size2);
   double scale = 0.0;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
+    const double *row = gsl_matrix_const_ptr(K, i, 0);
     for (size_t j = 0; j < n; j++) {
-      double a = gsl_matrix_get(K, i, j);
-      if (!isfinite(a))
+      if (!isfinite(row[j]))
         return NZK_FAIL(GSL_EINVAL, "%s: kernel entry (%zu,%zu) is not finite", who, i, j);
-      scale = fmax(scale, fabs(a));
+      scale = fmax(scale, fabs(row[j]));
     }
+  }
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < i; j++)
-      if (fabs(gsl_matrix_get(K, i, j) - gsl_matrix_get(K, j, i)) > 1e-10 * scale)
+      if (fabs(K->data[i * K->tda + j] - K->data[j * K->tda + i]) > 1e-10 * scale)
         return NZK_FAIL(GSL_EINVAL, "%s: kernel is not symmetric at (%zu,%zu); the closed form "
                         "needs a symmetric kernel (use kernel GD)", who, i, j);
   return 0;
@@ -73,14 +75,22 @@ static int sym_eigen(const gsl_matrix *K, gsl_vector *lambda, gsl_matrix *Q, con
   return 0;
 }
 
-/* --- closed form (T3) ---------------------------------------------------- */
+/* --- closed form (T3) ----------------------------------------------------
+ *
+ * K = Q diag(lambda) Q^T over m modes (Q: n x m orthonormal columns); the
+ * complement of Q's range has lambda = 0 and never moves.  With b = Q^T r0
+ * and the fixed part r_perp = r0 - Q b:
+ *   r_t = r_perp + Q (g_t o b),   |r_t|^2 = |r_perp|^2 + sum_k g_k^2 b_k^2.
+ * Dense kernels have m = n (r_perp = 0); factored ones m = p < n. */
 
 struct nzk_closed {
-  size_t n;
-  gsl_vector *lambda; /* eigenvalues, ascending */
-  gsl_matrix *Q;      /* eigenvectors in columns */
-  gsl_vector *b;      /* Q^T r_0 */
-  gsl_vector *g;      /* scratch: g_k b_k */
+  size_t n, m;
+  gsl_vector *lambda; /* m eigenvalues, ascending */
+  gsl_matrix *Q;      /* n x m */
+  gsl_vector *b;      /* Q^T r_0 (m) */
+  gsl_vector *g;      /* scratch (m): g_k b_k */
+  gsl_vector *perp;   /* r_perp (n) */
+  double perp2;       /* |r_perp|^2 */
   int have_r0;
 };
 
@@ -91,40 +101,152 @@ void nzk_closed_free(nzk_closed *cf)
   gsl_matrix_free(cf->Q);
   gsl_vector_free(cf->b);
   gsl_vector_free(cf->g);
+  gsl_vector_free(cf->perp);
   free(cf);
+}
+
+static nzk_closed *closed_new(size_t n, size_t m)
+{
+  nzk_closed *cf = calloc(1, sizeof *cf);
+  if (cf) {
+    cf->n = n;
+    cf->m = m;
+    cf->lambda = gsl_vector_alloc(m);
+    cf->Q = gsl_matrix_alloc(n, m);
+    cf->b = gsl_vector_alloc(m);
+    cf->g = gsl_vector_alloc(m);
+    cf->perp = gsl_vector_calloc(n);
+  }
+  if (!cf || !cf->lambda || !cf->Q || !cf->b || !cf->g || !cf->perp) {
+    nzk_closed_free(cf);
+    NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (n = %zu, m = %zu)", n, m);
+    return NULL;
+  }
+  return cf;
 }
 
 nzk_closed *nzk_closed_alloc(const gsl_matrix *K)
 {
   if (check_symmetric(K, "closed form")) return NULL;
-  const size_t n = K->size1;
-  nzk_closed *cf = calloc(1, sizeof *cf);
-  if (cf) {
-    cf->n = n;
-    cf->lambda = gsl_vector_alloc(n);
-    cf->Q = gsl_matrix_alloc(n, n);
-    cf->b = gsl_vector_alloc(n);
-    cf->g = gsl_vector_alloc(n);
-  }
-  if (!cf || !cf->lambda || !cf->Q || !cf->b || !cf->g) {
-    nzk_closed_free(cf);
-    NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (n = %zu)", n);
-    return NULL;
-  }
-  if (sym_eigen(K, cf->lambda, cf->Q, "closed form")) {
+  nzk_closed *cf = closed_new(K->size1, K->size1);
+  if (cf && sym_eigen(K, cf->lambda, cf->Q, "closed form")) {
     nzk_closed_free(cf);
     return NULL;
   }
   return cf;
 }
 
+/* B = J W diag(sqrt(mu)) with M = W diag(mu) W^T (mu < 0 from rounding
+ * clipped to 0), so that B B^T = J M J^T.  B: n x p. */
+static int sandwich_factor(const gsl_matrix *J, const gsl_matrix *M, gsl_matrix *B)
+{
+  const size_t n = J->size1, p = J->size2;
+  gsl_matrix *W = gsl_matrix_alloc(p, p);
+  gsl_vector *mu = gsl_vector_alloc(p);
+  int status = (W && mu) ? sym_eigen(M, mu, W, "closed form (moment matrix)")
+                         : NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (p = %zu)", p);
+  if (!status) {
+    for (size_t k = 0; k < p; k++) {
+      double s = sqrt(fmax(gsl_vector_get(mu, k), 0.0));
+      for (size_t j = 0; j < p; j++) *gsl_matrix_ptr(W, j, k) *= s;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)p, (int)p, 1.0, J->data,
+                (int)J->tda, W->data, (int)W->tda, 0.0, B->data, (int)B->tda);
+  }
+  gsl_matrix_free(W);
+  gsl_vector_free(mu);
+  return status;
+}
+
+/* From B (n x p, p < n, overwritten): B = Q_B R (Householder QR), then
+ * R R^T = U diag(lambda) U^T (p x p, dsyevr) and Q = Q_B U.  Q_B is
+ * orthonormal to rounding whatever the conditioning of B, so r_perp is
+ * accurate even when K has tiny eigenvalues. */
+static int factor_modes(gsl_matrix *B, nzk_closed *cf)
+{
+  const size_t n = B->size1, p = B->size2;
+  const int ln = (int)n, lp = (int)p, ld = (int)B->tda;
+  gsl_vector *tau = gsl_vector_alloc(p);
+  gsl_matrix *S = gsl_matrix_calloc(p, p), *U = gsl_matrix_alloc(p, p);
+  if (!tau || !S || !U) {
+    gsl_vector_free(tau);
+    gsl_matrix_free(S);
+    gsl_matrix_free(U);
+    return NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (p = %zu)", p);
+  }
+  int status = 0;
+  if (LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, ln, lp, B->data, ld, tau->data) != 0)
+    status = NZK_FAIL(GSL_EFAILED, "closed form: QR of the %zu x %zu factor failed", n, p);
+  if (!status) { /* S = R R^T with R the upper triangle of B's first p rows (U scratch) */
+    gsl_matrix_set_zero(U);
+    for (size_t i = 0; i < p; i++)
+      memcpy(gsl_matrix_ptr(U, i, i), gsl_matrix_const_ptr(B, i, i), (p - i) * sizeof(double));
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, lp, lp, 1.0, U->data, (int)U->tda, 0.0,
+                S->data, (int)S->tda); /* sym_eigen reads the lower triangle only */
+  }
+  if (!status && LAPACKE_dorgqr(LAPACK_ROW_MAJOR, ln, lp, lp, B->data, ld, tau->data) != 0)
+    status = NZK_FAIL(GSL_EFAILED, "closed form: forming Q of the factor failed");
+  if (!status) status = sym_eigen(S, cf->lambda, U, "closed form (factor)");
+  if (!status)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ln, lp, lp, 1.0, B->data, ld, U->data,
+                (int)U->tda, 0.0, cf->Q->data, (int)cf->Q->tda);
+  gsl_vector_free(tau);
+  gsl_matrix_free(S);
+  gsl_matrix_free(U);
+  return status;
+}
+
+nzk_closed *nzk_closed_alloc_sandwich(const gsl_matrix *J, const gsl_matrix *M)
+{
+  const size_t n = J->size1, p = J->size2;
+  if (M->size1 != p || M->size2 != p || n == 0) {
+    NZK_FAIL(GSL_EBADLEN, "closed form: J is %zu x %zu, M is %zu x %zu", n, p, M->size1,
+             M->size2);
+    return NULL;
+  }
+  if (check_symmetric(M, "closed form (moment matrix)")) return NULL;
+  gsl_matrix *B = gsl_matrix_alloc(n, p);
+  nzk_closed *cf = NULL;
+  if (!B) NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (n = %zu, p = %zu)", n, p);
+  else if (!sandwich_factor(J, M, B)) {
+    if (2 * p <= n) { /* measured: near p = n two p x p eigenproblems and a QR cost more */
+      cf = closed_new(n, p);
+      if (cf && factor_modes(B, cf)) {
+        nzk_closed_free(cf);
+        cf = NULL;
+      }
+    } else { /* little rank to exploit: K = B B^T, dense path */
+      gsl_matrix *K = gsl_matrix_alloc(n, n);
+      if (K) {
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)p, 1.0, B->data,
+                    (int)B->tda, 0.0, K->data, (int)K->tda);
+        for (size_t i = 0; i < n; i++)
+          for (size_t j = 0; j < i; j++) gsl_matrix_set(K, j, i, gsl_matrix_get(K, i, j));
+        cf = nzk_closed_alloc(K);
+      } else NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (n = %zu)", n);
+      gsl_matrix_free(K);
+    }
+  }
+  gsl_matrix_free(B);
+  return cf;
+}
+
+size_t nzk_closed_modes(const nzk_closed *cf) { return cf->m; }
+
 int nzk_closed_set_r0(nzk_closed *cf, const gsl_vector *r0)
 {
-  if (r0->size != cf->n)
-    return NZK_FAIL(GSL_EBADLEN, "closed form: r0 has %zu entries, expected %zu", r0->size,
-                    cf->n);
-  cblas_dgemv(CblasRowMajor, CblasTrans, (int)cf->n, (int)cf->n, 1.0, cf->Q->data,
-              (int)cf->Q->tda, r0->data, (int)r0->stride, 0.0, cf->b->data, 1);
+  const size_t n = cf->n, m = cf->m;
+  if (r0->size != n)
+    return NZK_FAIL(GSL_EBADLEN, "closed form: r0 has %zu entries, expected %zu", r0->size, n);
+  cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, 1.0, cf->Q->data, (int)cf->Q->tda,
+              r0->data, (int)r0->stride, 0.0, cf->b->data, 1);
+  cf->perp2 = 0.0;
+  if (m < n) { /* r_perp = r0 - Q b */
+    for (size_t i = 0; i < n; i++) gsl_vector_set(cf->perp, i, gsl_vector_get(r0, i));
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, -1.0, cf->Q->data,
+                (int)cf->Q->tda, cf->b->data, 1, 1.0, cf->perp->data, 1);
+    cf->perp2 = cblas_ddot((int)n, cf->perp->data, 1, cf->perp->data, 1);
+  }
   cf->have_r0 = 1;
   return 0;
 }
@@ -156,16 +278,18 @@ int nzk_closed_residual(const nzk_closed *cf, double eta, double t, nzk_evolve_m
 {
   int status = check_time(cf, eta, t, mode);
   if (status) return status;
-  if (r->size != cf->n)
-    return NZK_FAIL(GSL_EBADLEN, "closed form: r has %zu entries, expected %zu", r->size, cf->n);
-  const double c = eta / (double)cf->n;
-  for (size_t k = 0; k < cf->n; k++) {
+  const size_t n = cf->n, m = cf->m;
+  if (r->size != n)
+    return NZK_FAIL(GSL_EBADLEN, "closed form: r has %zu entries, expected %zu", r->size, n);
+  const double c = eta / (double)n;
+  for (size_t k = 0; k < m; k++) {
     double g;
     mode_factor(c, gsl_vector_get(cf->lambda, k), t, mode, &g);
     gsl_vector_set(cf->g, k, g * gsl_vector_get(cf->b, k));
   }
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)cf->n, (int)cf->n, 1.0, cf->Q->data,
-              (int)cf->Q->tda, cf->g->data, 1, 0.0, r->data, (int)r->stride);
+  for (size_t i = 0; i < n; i++) gsl_vector_set(r, i, gsl_vector_get(cf->perp, i));
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, 1.0, cf->Q->data, (int)cf->Q->tda,
+              cf->g->data, 1, 1.0, r->data, (int)r->stride);
   return 0;
 }
 
@@ -175,8 +299,8 @@ int nzk_closed_loss(const nzk_closed *cf, double eta, double t, nzk_evolve_mode 
   int status = check_time(cf, eta, t, mode);
   if (status) return status;
   const double c = eta / (double)cf->n;
-  double s = 0.0;
-  for (size_t k = 0; k < cf->n; k++) {
+  double s = cf->perp2;
+  for (size_t k = 0; k < cf->m; k++) {
     double g, bk = gsl_vector_get(cf->b, k);
     mode_factor(c, gsl_vector_get(cf->lambda, k), t, mode, &g);
     s += g * g * bk * bk;
@@ -193,18 +317,18 @@ int nzk_closed_loss_curve(const nzk_closed *cf, double eta, size_t steps, double
 {
   int status = check_time(cf, eta, (double)steps, NZK_EVOLVE_STEPS);
   if (status) return status;
-  const size_t n = cf->n;
+  const size_t n = cf->n, m = cf->m;
   const double c = eta / (double)n;
-  double *w = malloc(2 * n * sizeof *w), *rho2 = w + n;
+  double *w = malloc(2 * m * sizeof *w), *rho2 = w + m;
   if (!w) return NZK_FAIL(GSL_ENOMEM, "closed form: out of memory for the loss curve");
-  for (size_t k = 0; k < n; k++) {
+  for (size_t k = 0; k < m; k++) {
     double bk = gsl_vector_get(cf->b, k), g = 1.0 - c * gsl_vector_get(cf->lambda, k);
     w[k] = bk * bk;
     rho2[k] = g * g;
   }
   for (size_t t = 0; t <= steps; t++) {
-    double s = 0.0;
-    for (size_t k = 0; k < n; k++) {
+    double s = cf->perp2; /* the part outside the kernel's range never moves */
+    for (size_t k = 0; k < m; k++) {
       s += w[k];
       w[k] *= rho2[k];
     }
@@ -486,39 +610,66 @@ int nzk_kgd_run(const gsl_matrix *K, double eta, const gsl_vector *y, const gsl_
 /* Per-step losses use w_k <- w_k q_k with q_k = g_k(1)^2 and w_k = b_k^2
  * at s = 0: O(n) multiply-adds per step instead of n calls of pow (which
  * made 16000 steps at n = 200 cost 60 ms).  The running products carry
- * at most s rounding errors each, 2e-12 relative at s = 16000. */
+ * at most s rounding errors each, 2e-12 relative at s = 16000.  Fills
+ * loss[0..upto] (if loss) and returns the first step whose loss breaks
+ * `bound` (or is not finite), or upto + 1 if none does. */
+static size_t closed_scan(const nzk_closed *cf, double eta, nzk_evolve_mode mode, size_t upto,
+                          double bound, double *loss, double *w)
+{
+  const size_t n = cf->n, m = cf->m;
+  double *q = w + m;
+  for (size_t k = 0; k < m; k++) {
+    double g, b = gsl_vector_get(cf->b, k);
+    mode_factor(eta / (double)n, gsl_vector_get(cf->lambda, k), 1.0, mode, &g);
+    q[k] = g * g;
+    w[k] = b * b;
+  }
+  for (size_t s = 0; s <= upto; s++) {
+    double L = cf->perp2;
+    for (size_t k = 0; k < m; k++) {
+      L += w[k];
+      w[k] *= q[k];
+    }
+    L *= 0.5 / (double)n;
+    if (loss) loss[s] = L;
+    if (!(isfinite(L) && L <= bound)) return s;
+  }
+  return upto + 1;
+}
+
+/* Without `loss`, only the record steps and the last step are evaluated
+ * (O(n) each), so 9 records cost 9 residuals whatever `steps` is; if one
+ * of them breaks the bound, closed_scan finds the first step that did.
+ * Checking only there is enough: the loss sum_k b_k^2 g_k^(2s) is a sum
+ * of log-linear, hence convex, functions of s, so on every interval
+ * between checkpoints it is largest at an end. */
 int nzk_closed_run(const nzk_closed *cf, double eta, nzk_evolve_mode mode, const gsl_vector *y,
                    size_t steps, double runaway_factor, double *loss, const size_t *rec,
                    size_t nrec, gsl_matrix *F)
 {
   const size_t n = cf->n;
   int status = driver_args(y, n, steps, runaway_factor, rec, nrec, F, "closed form");
-  double L0 = 0.0;
+  double L0 = 0.0, L = 0.0;
   if (!status) status = nzk_closed_loss(cf, eta, 0.0, mode, &L0);
   if (status) return status;
-  double *w = malloc(2 * n * sizeof(double)), *q = w + n;
+  double *w = malloc(2 * cf->m * sizeof(double));
   if (!w) return NZK_FAIL(GSL_ENOMEM, "closed form: out of memory (n = %zu)", n);
-  for (size_t k = 0; k < n; k++) {
-    double g, b = gsl_vector_get(cf->b, k);
-    mode_factor(eta / (double)n, gsl_vector_get(cf->lambda, k), 1.0, mode, &g);
-    q[k] = g * g;
-    w[k] = b * b;
-  }
   const double bound = bound_for(runaway_factor, L0, y);
-  for (size_t s = 0, k = 0; !status && s <= steps; s++) {
-    double L = 0.0;
-    for (size_t m = 0; m < n; m++) {
-      L += w[m];
-      w[m] *= q[m];
-    }
-    L *= 0.5 / (double)n;
-    if (loss) loss[s] = L;
-    if ((status = check_bound(L, bound, s, "closed form"))) break;
-    if (k < nrec && rec[k] == s) {
-      gsl_vector_view row = gsl_matrix_row(F, k++);
-      status = nzk_closed_residual(cf, eta, (double)s, mode, &row.vector);
-      if (!status) gsl_vector_add(&row.vector, y);
-    }
+  size_t bad = steps + 1;
+  if (loss) bad = closed_scan(cf, eta, mode, steps, bound, loss, w);
+  for (size_t k = 0; !loss && k <= nrec && bad > steps; k++) {
+    size_t s = k < nrec ? rec[k] : steps;
+    if ((status = nzk_closed_loss(cf, eta, (double)s, mode, &L))) break;
+    if (!(isfinite(L) && L <= bound)) bad = closed_scan(cf, eta, mode, s, bound, NULL, w);
+  }
+  if (!status && bad <= steps) {
+    nzk_closed_loss(cf, eta, (double)bad, mode, &L);
+    status = check_bound(L, bound, bad, "closed form");
+  }
+  for (size_t k = 0; k < nrec && !status; k++) {
+    gsl_vector_view row = gsl_matrix_row(F, k);
+    status = nzk_closed_residual(cf, eta, (double)rec[k], mode, &row.vector);
+    if (!status) gsl_vector_add(&row.vector, y);
   }
   free(w);
   return status;

@@ -7,9 +7,11 @@
  * Closed form (T3) for a symmetric K = Q diag(lambda) Q^T:
  *     r_t = Q diag((1 - c lambda)^t) Q^T r_0          (discrete steps)
  *     r(t) = Q diag(exp(-c lambda t)) Q^T r_0          (flow limit)
- * One eigendecomposition (LAPACKE_dsyevr) at allocation, then O(n) to
+ * One eigendecomposition (LAPACKE_dsyevr) at allocation, then O(n^2) to
  * project r_0, O(n^2) per requested residual and O(n) per requested loss
  * (1/2n)|r_t|^2 = (1/2n) sum_k (1 - c lambda_k)^(2t) (Q^T r_0)_k^2.
+ * A kernel given as J M J^T with p < n columns uses a p x p
+ * eigendecomposition instead (nzk_closed_alloc_sandwich).
  *
  * Second moment (T3b), plain scheme, z ~ N(0, Sigma), A = J Sigma J^T:
  *     R' = R - c (A R + R A) + c^2 (tr(R A) A + 2 A R A),   R = E[r r^T].
@@ -34,7 +36,9 @@
 #include <gsl/gsl_vector.h>
 
 /* One kernel-GD step f <- f - (eta/n) K (f - y), n = f->size.  K: n x n
- * (used as given, need not be symmetric); y, f, work: length n.  Returns
+ * (used as given, need not be symmetric; the authors' code multiplies by
+ * K^T, the same for the symmetric kernels used here); y, f, work: length
+ * n.  Returns
  * 0, GSL_EBADLEN on shapes, GSL_EINVAL for a non-finite eta. */
 int nzk_kgd_step(const gsl_matrix *K, double eta, const gsl_vector *y, gsl_vector *f,
                  gsl_vector *work);
@@ -53,6 +57,20 @@ typedef struct nzk_closed nzk_closed;
 nzk_closed *nzk_closed_alloc(const gsl_matrix *K);
 void nzk_closed_free(nzk_closed *cf);
 
+/* The closed form of K = J M J^T from its factors, J: n x p, M: p x p
+ * symmetric positive semi-definite (e.g. the dense M2, M4 of
+ * direction.h; checked for symmetry as above).  The kernel has rank <= p
+ * and only p modes move: M = W diag(mu) W^T, B = J W sqrt(mu),
+ * Householder QR B = Q_B R, and R R^T = U diag(lambda) U^T give the modes
+ * Q = Q_B U in O(n p^2 + p^3) instead of O(n^3) (the linear rows of
+ * DESIGN.md section 5 have p = 2..64 at n = 100..200); the other n - p
+ * directions have eigenvalue 0 and never move.  Used when 2p <= n; above
+ * that (measured slower) it forms K and takes the dense path.  NULL after
+ * NZK_FAIL. */
+nzk_closed *nzk_closed_alloc_sandwich(const gsl_matrix *J, const gsl_matrix *M);
+/* Number of modes m kept: n (dense) or p (factored, p < n). */
+size_t nzk_closed_modes(const nzk_closed *cf);
+
 /* Set r_0 (length n): stores Q^T r_0, O(n^2). */
 int nzk_closed_set_r0(nzk_closed *cf, const gsl_vector *r0);
 
@@ -69,7 +87,9 @@ int nzk_closed_loss(const nzk_closed *cf, double eta, double t, nzk_evolve_mode 
  * O(n) per step (no pow per mode).  Same errors as nzk_closed_loss. */
 int nzk_closed_loss_curve(const nzk_closed *cf, double eta, size_t steps, double *loss);
 
-/* Eigenvalues of K in ascending order (length n), owned by cf. */
+/* Eigenvalues of K in ascending order, owned by cf: all n of them, or
+ * for a factored kernel the m = p that can be non-zero (the other n - p
+ * are exactly 0). */
 const gsl_vector *nzk_closed_eigenvalues(const nzk_closed *cf);
 
 /* --- drivers with recording (used by `nzk train` and the benchmarks) ---

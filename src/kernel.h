@@ -74,7 +74,8 @@ int nzk_kacc_result(const nzk_kacc *acc, gsl_matrix *mean, gsl_matrix *se);
 /* Monte Carlo estimate of the expected kernel E K of `scheme` from S draws
  * (DESIGN.md sections 2 and 7), with per-entry standard errors.
  * Draws are made in chunks of B: chunk k holds draws kB .. min((k+1)B, S)-1
- * and takes them from the stream nzk_stream_alloc(seed, k) (for the pair
+ * and takes them from the stream nzk_stream_alloc_type(gsl_rng_taus2,
+ * seed, k) (taus2 for speed, see kernel_nzk.c; for the pair
  * scheme the B directions z first, then the B directions zeta), so the
  * result depends on (seed, S, B) and never on the thread count.  Per chunk,
  * V = Z J^T is one GEMM (pair: [Z; Zeta] J^T) and the sums go through

@@ -314,6 +314,14 @@ int nzk_kacc_result(const nzk_kacc *acc, gsl_matrix *mean, gsl_matrix *se)
 
 /* --- Monte Carlo estimator --------------------------------------------- */
 
+/* The generator of the draw streams.  Drawing the p Gaussian entries of a
+ * direction costs about as much as the BLAS work per draw at the MNIST
+ * size: with MT19937 and GSL's ziggurat the directions took about 40 % of
+ * the estimate's time; with taus2 (L'Ecuyer's maximally equidistributed
+ * combined Tausworthe, Math. Comp. 1996, a GSL generator) and the ziggurat
+ * of law_ziggurat.c about 21 % (bench/bench_kernel.c, process CPU time). */
+#define MC_RNG gsl_rng_taus2
+
 typedef struct {
   gsl_matrix *Z;  /* B x p, or 2B x p for the pair scheme */
   gsl_matrix *V;  /* Z J^T */
@@ -335,7 +343,8 @@ static int mc_work_alloc(mc_work *w, size_t n, size_t p, size_t B, int pair)
 {
   size_t rows = pair ? 2 * B : B;
   *w = (mc_work){gsl_matrix_alloc(rows, p), gsl_matrix_alloc(rows, n),
-                 malloc(B * sizeof(double)), nzk_stream_alloc(0, 0), nzk_kacc_alloc(n, B)};
+                 malloc(B * sizeof(double)), nzk_stream_alloc_type(MC_RNG, 0, 0),
+                 nzk_kacc_alloc(n, B)};
   if (w->Z && w->V && w->c && w->r && w->acc) return 0;
   mc_work_free(w);
   return NZK_FAIL(GSL_ENOMEM, "out of memory for Monte Carlo batches (n=%zu, p=%zu, B=%zu)", n,

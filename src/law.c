@@ -182,7 +182,7 @@ double nzk_law_draw(const nzk_law *law, gsl_rng *r)
 {
   double s = law->scale, x = 0.0;
   switch (law->kind) {
-  case NZK_LAW_NORMAL: x = gsl_ran_gaussian_ziggurat(r, s); break;
+  case NZK_LAW_NORMAL: x = s * nzk_std_normal(r); break;
   case NZK_LAW_LAPLACE: x = gsl_ran_laplace(r, s); break;
   case NZK_LAW_STUDENT_T: x = s * gsl_ran_tdist(r, law->nu); break;
   case NZK_LAW_RADEMACHER: x = gsl_rng_uniform_int(r, 2) ? s : -s; break;
@@ -197,7 +197,8 @@ void nzk_law_fill(const nzk_law *law, gsl_rng *r, double *x, size_t n)
   size_t i;
   switch (law->kind) {
   case NZK_LAW_NORMAL:
-    for (i = 0; i < n; i++) x[i] = m + gsl_ran_gaussian_ziggurat(r, s);
+    nzk_std_normal_fill(r, x, n);
+    for (i = 0; i < n; i++) x[i] = m + s * x[i];
     break;
   default:
     for (i = 0; i < n; i++) x[i] = nzk_law_draw(law, r);

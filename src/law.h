@@ -68,6 +68,12 @@ int nzk_law_central_moment(const nzk_law *law, int order, double *value);
  * expansion.  GSL_EDOM if the moment does not exist. */
 int nzk_law_raw_moment(const nzk_law *law, int order, double *value);
 
+/* Standard normal variates (ziggurat method, law_ziggurat.c); the fill
+ * uses the stream exactly as n successive calls of nzk_std_normal.  The
+ * normal entry law and the Gaussian directions draw from here. */
+double nzk_std_normal(gsl_rng *r);
+void nzk_std_normal_fill(gsl_rng *r, double *x, size_t n);
+
 /* One entry; and n entries into x, in order (so filling B*p entries equals
  * B successive fills of p). */
 double nzk_law_draw(const nzk_law *law, gsl_rng *r);

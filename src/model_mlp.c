@@ -202,7 +202,10 @@ static int mlp_reserve(nzk_mlp *m, size_t n)
 
 /* --- forward ---------------------------------------------------------- */
 
-static double act_value(nzk_activation act, double a) { return act == NZK_ACT_RELU ? (a > 0 ? a : 0) : tanh(a); }
+static double act_value(nzk_activation act, double a)
+{
+  return act == NZK_ACT_RELU ? (a > 0 ? a : 0) : tanh(a);
+}
 
 /* Derivative from the pre-activation a and the activation h = act(a). */
 static double act_slope(nzk_activation act, double a, double h)
@@ -377,7 +380,8 @@ nzk_mlp_tangent *nzk_mlp_tangent_alloc(const nzk_model *mlp, const double *theta
   }
   const size_t n = X0->size1, p = mlp->p;
   size_t wmax = 1;
-  for (size_t l = 0; l <= spec->n_layers; l++) wmax = spec->widths[l] > wmax ? spec->widths[l] : wmax;
+  for (size_t l = 0; l <= spec->n_layers; l++)
+    if (spec->widths[l] > wmax) wmax = spec->widths[l];
   nzk_mlp_tangent *t = calloc(1, sizeof *t);
   if (!t) goto nomem;
   t->net = (nzk_mlp *)nzk_mlp_alloc(spec);

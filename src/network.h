@@ -22,6 +22,7 @@
 #include "kernel.h"
 #include "law.h"
 #include "model.h"
+#include "model_linearized.h"
 #include "model_mlp.h"
 #include "train.h"
 
@@ -123,7 +124,9 @@ int nzk_method_eta(nzk_method method, nzk_eta_policy policy, double eta, const n
  * side by side with the same method, step size and direction streams
  * (trainer run index `run` for both), and measures at every record
  *   loss of each, function gap (net vs lin), kernel drift of the net.
- * The trainer is train.h's; ZO steps use forward passes only. */
+ * The trainer is train.h's; ZO steps use forward passes only.  lin may be
+ * NULL: then only `net` is trained (any model, e.g. a linearized one on
+ * its own) and the lin losses and the gap are NaN. */
 typedef struct {
   nzk_method method;
   double eta;            /* step size used as is (apply nzk_method_eta first) */
@@ -173,8 +176,9 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
  * For every hidden width w, parametrisation, seed s and method: an MLP
  * d - w - ... - w - 1 (`depth` hidden layers) initialised from stream
  * (seed, s) of rng_stream.h (the same network for every method), its
- * offset linearization, and one nzk_compare_run of `steps` steps with
- * directions from seed + 1, run s.
+ * linearization (offset unless cfg->variant says otherwise), and one
+ * nzk_compare_run of `steps` steps with directions from seed + 1, run s.
+ *
  * Step size.  With eta_relative set, the base step of each network is
  *   eta_net = eta * n / tr(Theta_0),   Theta_0 its NTK at theta0,
  * so eta is a fraction of the scale 2n / tr(Theta_0) below which FO and
@@ -185,10 +189,12 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
  * FO at eta = 0.1 diverges at width 1024, n = 32); under NTK
  * parametrisation tr(Theta_0) / n tends to a constant, so eta_net tends
  * to a fixed step, the setting of the NTK limit.  Otherwise eta_net = eta.
- * The method's policy (nzk_method_eta) is then applied to eta_net.  Memory: the net's Jacobian at the end
- * (n p doubles), plus the FO trainer's (n p) for FO; with n = 32 and
- * w = 1024 (p = 1.05e6 for d = 2) that is 270 MB each, so sweeps use a
- * modest n. */
+ * The method's policy (nzk_method_eta) is then applied to eta_net.
+ *
+ * Memory: the net's Jacobian (n p doubles) for the NTK trace and the
+ * drift, plus the FO trainer's (n p) for FO; the linearization keeps no
+ * Jacobian (model_linearized.h).  With n = 32 and w = 1024 (p = 1.05e6
+ * for d = 2) that is 270 MB each, so sweeps use a modest n. */
 typedef struct {
   size_t widths[NZK_MLP_MAX_LAYERS]; /* hidden widths swept */
   size_t n_widths;
@@ -204,11 +210,13 @@ typedef struct {
   nzk_eta_policy policy;
   nzk_law law;           /* entries of the directions z (and zeta) */
   double runaway_factor;
+  nzk_lin_variant variant; /* linearization compared with (offset for T4) */
 } nzk_sweep_config;
 
 /* Defaults: widths 16, 64, 256, 1024; depth 2; ReLU; both
- * parametrisations; all four methods; 3 seeds, seed 1; 300 steps;
- * eta 0.5 relative (matched policy), eps 1e-3; N(0, 1) directions; runaway 1e4. */
+ * parametrisations; all four methods; 3 seeds, seed 1; 200 steps;
+ * eta 0.01 relative (matched policy), eps 1e-3; N(0, 1) directions; runaway 1e4;
+ * offset linearization. */
 void nzk_sweep_config_default(nzk_sweep_config *cfg);
 
 typedef struct {

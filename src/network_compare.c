@@ -13,7 +13,9 @@ int nzk_eta_policy_parse(const char *name, nzk_eta_policy *policy)
 {
   if (strcmp(name, "matched") == 0) *policy = NZK_ETA_MATCHED;
   else if (strcmp(name, "same") == 0) *policy = NZK_ETA_SAME;
-  else return NZK_FAIL(GSL_EINVAL, "unknown step-size policy '%s' (expected matched or same)", name);
+  else
+    return NZK_FAIL(GSL_EINVAL, "unknown step-size policy '%s' (expected matched or same)",
+                    name);
   return 0;
 }
 
@@ -60,6 +62,23 @@ static int add_expected(gsl_matrix *K_avg, gsl_matrix *Ktmp, const gsl_matrix *J
   return status;
 }
 
+/* Row B of V (and W) for the last step's draws: J z (and J zeta). */
+static int record_draw(const nzk_trainer *t, const gsl_matrix *J, gsl_matrix *V, gsl_matrix *W,
+                       double *c, size_t B, int *pair)
+{
+  const nzk_step_info *info = nzk_trainer_last(t);
+  const size_t p = J->size2;
+  if (!info->zeta) return NZK_FAIL(GSL_EINVAL, "realised kernels: the trainer is not a ZO one");
+  *pair = info->zeta != info->z;
+  gsl_vector_const_view z = gsl_vector_const_view_array(info->z, p);
+  gsl_vector_const_view zeta = gsl_vector_const_view_array(info->zeta, p);
+  gsl_vector_view v = gsl_matrix_row(V, B), w = gsl_matrix_row(W, B);
+  gsl_blas_dgemv(CblasNoTrans, 1.0, J, &z.vector, 0.0, &v.vector);
+  if (*pair) gsl_blas_dgemv(CblasNoTrans, 1.0, J, &zeta.vector, 0.0, &w.vector);
+  c[B] = info->coef;
+  return 0;
+}
+
 int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_matrix *X,
                                  size_t steps, size_t window, nzk_kacc *acc, nzk_scheme scheme,
                                  const nzk_dir *z, const nzk_dir *zeta, gsl_matrix *K_avg)
@@ -74,36 +93,22 @@ int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_mat
   if (K_avg && (!z || K_avg->size1 != n || K_avg->size2 != n))
     return NZK_FAIL(GSL_EINVAL, "realised kernels: K_avg needs a direction law and n x n shape");
   gsl_matrix *Ktmp = K_avg ? gsl_matrix_alloc(n, n) : NULL;
-  if (K_avg) gsl_matrix_set_zero(K_avg);
   gsl_matrix *J = gsl_matrix_alloc(n, p), *V = gsl_matrix_alloc(Bmax, n);
   gsl_matrix *W = gsl_matrix_alloc(Bmax, n);
-  double *theta = malloc(p * sizeof *theta), c[64];
-  int status = (!J || !V || !W || !theta || (K_avg && !Ktmp)) ? NZK_FAIL(GSL_ENOMEM, "realised kernels: out of "
-                                                     "memory (n = %zu, p = %zu)", n, p) : 0;
+  double c[64];
+  int status = 0, pair = 0;
+  if (!J || !V || !W || (K_avg && !Ktmp))
+    status = NZK_FAIL(GSL_ENOMEM, "realised kernels: out of memory (n = %zu, p = %zu)", n, p);
+  if (K_avg) gsl_matrix_set_zero(K_avg);
   size_t B = 0;
-  int pair = 0;
   for (size_t k = 0; k < steps && !status; k++) {
     const int rec = k >= steps - window;
-    if (rec) {
-      memcpy(theta, nzk_trainer_theta(t), p * sizeof *theta);
-      status = nzk_model_jacobian(model, theta, X, J);
-      if (!status && K_avg) status = add_expected(K_avg, Ktmp, J, scheme, z, zeta, window);
-    }
+    /* J_t at the parameters the step starts from */
+    if (rec) status = nzk_model_jacobian(model, nzk_trainer_theta(t), X, J);
+    if (!status && rec && K_avg) status = add_expected(K_avg, Ktmp, J, scheme, z, zeta, window);
     if (!status) status = nzk_trainer_step(t);
-    if (status || !rec) continue;
-    const nzk_step_info *info = nzk_trainer_last(t);
-    if (!info->zeta) {
-      status = NZK_FAIL(GSL_EINVAL, "realised kernels: the trainer is not a ZO trainer");
-      break;
-    }
-    pair = info->zeta != info->z;
-    gsl_vector_const_view z = gsl_vector_const_view_array(info->z, p);
-    gsl_vector_const_view zeta = gsl_vector_const_view_array(info->zeta, p);
-    gsl_vector_view v = gsl_matrix_row(V, B), w = gsl_matrix_row(W, B);
-    gsl_blas_dgemv(CblasNoTrans, 1.0, J, &z.vector, 0.0, &v.vector);
-    if (pair) gsl_blas_dgemv(CblasNoTrans, 1.0, J, &zeta.vector, 0.0, &w.vector);
-    c[B++] = info->coef;
-    if (B == Bmax) {
+    if (!status && rec) status = record_draw(t, J, V, W, c, B++, &pair);
+    if (!status && B == Bmax) {
       status = kacc_flush(acc, V, W, c, B, pair);
       B = 0;
     }
@@ -113,7 +118,6 @@ int nzk_network_realised_kernels(nzk_trainer *t, nzk_model *model, const gsl_mat
   if (Ktmp) gsl_matrix_free(Ktmp);
   if (V) gsl_matrix_free(V);
   if (W) gsl_matrix_free(W);
-  free(theta);
   return status;
 }
 
@@ -212,18 +216,24 @@ static int drift_now(compare_ws *w, double *drift)
   return status;
 }
 
-/* Losses, gap (and drift when asked) now; into record r of tr if any. */
+/* Losses, gap (and drift when asked) now; into record r of tr if any.  A
+ * runaway seen by a query sets res->diverged and returns 0. */
 static int measure(compare_ws *w, int with_drift, nzk_compare_trace *tr, size_t r,
                    nzk_compare_result *res)
 {
-  const double *ff, *fl;
+  const double *ff, *fl = NULL;
   const size_t n = w->X->size1;
-  int status = nzk_trainer_loss(w->tf, &res->loss_full);
-  if (!status) status = nzk_trainer_loss(w->tl, &res->loss_lin);
-  if (!status) status = nzk_trainer_f(w->tf, &ff);
-  if (!status) status = nzk_trainer_f(w->tl, &fl);
-  if (status) return status;
-  res->gap = nzk_function_gap(ff, fl, w->y, n);
+  int sf = nzk_trainer_loss(w->tf, &res->loss_full);
+  if (!sf) sf = nzk_trainer_f(w->tf, &ff);
+  int sl = w->tl ? nzk_trainer_loss(w->tl, &res->loss_lin) : 0;
+  if (!sl && w->tl) sl = nzk_trainer_f(w->tl, &fl);
+  if (sf == GSL_ERUNAWAY) res->diverged |= 1;
+  if (sl == GSL_ERUNAWAY) res->diverged |= 2;
+  if (res->diverged) return 0;
+  if (sf || sl) return sf ? sf : sl;
+  int status;
+  if (!w->tl) res->loss_lin = NAN;
+  res->gap = fl ? nzk_function_gap(ff, fl, w->y, n) : NAN;
   res->drift = NAN;
   if (with_drift && (status = drift_now(w, &res->drift))) return status;
   if (!tr) return 0;
@@ -233,7 +243,7 @@ static int measure(compare_ws *w, int with_drift, nzk_compare_trace *tr, size_t 
   tr->gap[r] = res->gap;
   tr->drift[r] = res->drift;
   memcpy(gsl_matrix_ptr(tr->f_full, r, 0), ff, n * sizeof *ff);
-  memcpy(gsl_matrix_ptr(tr->f_lin, r, 0), fl, n * sizeof *fl);
+  for (size_t i = 0; i < n; i++) gsl_matrix_set(tr->f_lin, r, i, fl ? fl[i] : NAN);
   return 0;
 }
 
@@ -245,15 +255,15 @@ static int ws_start(compare_ws *w, nzk_model *lin, const double *theta0, const g
   nzk_train_params tp;
   trainer_params(w->par, &tp);
   w->tf = nzk_trainer_alloc(w->net, w->X, y, &tp);
-  w->tl = w->tf ? nzk_trainer_alloc(lin, w->X, y, &tp) : NULL;
-  if (!w->tl) return nzk_error_code();
+  if (!w->tf) return nzk_error_code();
+  if (lin && !(w->tl = nzk_trainer_alloc(lin, w->X, y, &tp))) return nzk_error_code();
   w->J = gsl_matrix_alloc(n, p);
   w->K0 = K0 ? K0 : gsl_matrix_alloc(n, n);
   w->Kt = KT ? KT : gsl_matrix_alloc(n, n);
   if (!w->J || !w->K0 || !w->Kt)
     return NZK_FAIL(GSL_ENOMEM, "compare: out of memory for a %zu x %zu Jacobian", n, p);
   int status = nzk_trainer_init(w->tf, theta0, w->par->run);
-  if (!status) status = nzk_trainer_init(w->tl, theta0, w->par->run);
+  if (!status && w->tl) status = nzk_trainer_init(w->tl, theta0, w->par->run);
   if (!status)
     status = nzk_network_kernel(w->net, theta0, w->X, w->par->method, w->par->z, NULL, w->J,
                                 w->K0);
@@ -264,7 +274,7 @@ static int ws_start(compare_ws *w, nzk_model *lin, const double *theta0, const g
 static int step_both(compare_ws *w, nzk_compare_result *res)
 {
   int sf = nzk_trainer_step(w->tf);
-  int sl = sf ? 0 : nzk_trainer_step(w->tl);
+  int sl = (sf || !w->tl) ? 0 : nzk_trainer_step(w->tl);
   if (sf == GSL_ERUNAWAY) res->diverged |= 1;
   if (sl == GSL_ERUNAWAY) res->diverged |= 2;
   if (res->diverged) return 0;
@@ -275,7 +285,7 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
                     const gsl_vector *y, const nzk_compare_params *par, gsl_matrix *K0,
                     gsl_matrix *KT, nzk_compare_trace *trace, nzk_compare_result *res)
 {
-  if (lin->p != net->p || lin->d != net->d)
+  if (lin && (lin->p != net->p || lin->d != net->d))
     return NZK_FAIL(GSL_EBADLEN, "compare: net has p = %zu, d = %zu but lin p = %zu, d = %zu",
                     net->p, net->d, lin->p, lin->d);
   memset(res, 0, sizeof *res);
@@ -290,9 +300,10 @@ int nzk_compare_run(nzk_model *net, nzk_model *lin, const double *theta0, const 
   for (; !status; t++) {
     if (is_record(t, par->steps, par->record_every)) {
       int with_drift = par->record_drift || t == par->steps;
-      status = measure(&w, with_drift, trace, r++, res);
+      status = measure(&w, with_drift, trace, r, res);
+      if (!status && !res->diverged) r++;
     }
-    if (status || t == par->steps) break;
+    if (status || res->diverged || t == par->steps) break;
     status = step_both(&w, res);
     if (res->diverged) break;
   }

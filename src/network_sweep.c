@@ -21,13 +21,14 @@ void nzk_sweep_config_default(nzk_sweep_config *cfg)
   cfg->methods_mask = 15;
   cfg->n_seeds = 3;
   cfg->seed = 1;
-  cfg->steps = 300;
-  cfg->eta = 0.5;
+  cfg->steps = 200;
+  cfg->eta = 0.01;
   cfg->eta_relative = 1;
   cfg->eps = 1e-3;
   cfg->policy = NZK_ETA_MATCHED;
   cfg->law = nzk_law_normal(1.0);
   cfg->runaway_factor = 1e4;
+  cfg->variant = NZK_LIN_OFFSET;
 }
 
 static int sweep_validate(const nzk_sweep_config *cfg, const gsl_matrix *X)
@@ -74,7 +75,7 @@ static int sweep_cell(const nzk_sweep_config *cfg, const gsl_matrix *X, const gs
   int status = (!theta0 || !r || !z) ? NZK_FAIL(GSL_ENOMEM, "sweep: out of memory (p = %zu)",
                                                 net->p) : 0;
   if (!status) status = nzk_mlp_init(spec, r, theta0);
-  if (!status && !(lin = nzk_linearized_alloc(net, theta0, X, NZK_LIN_OFFSET, 0)))
+  if (!status && !(lin = nzk_linearized_alloc(net, theta0, X, cfg->variant, 0)))
     status = nzk_error_code();
   double eta_net = cfg->eta, trace = 0;
   if (!status && cfg->eta_relative) {
@@ -98,7 +99,8 @@ static int sweep_cell(const nzk_sweep_config *cfg, const gsl_matrix *X, const gs
     *row = (nzk_sweep_row){spec->widths[1], net->p, s, spec->param, (nzk_method)m, 0, {0}};
     status = nzk_method_eta(par.method, cfg->policy, eta_net, z, &par.eta);
     row->eta = par.eta;
-    if (!status) status = nzk_compare_run(net, lin, theta0, X, y, &par, NULL, NULL, NULL, &row->res);
+    if (!status)
+      status = nzk_compare_run(net, lin, theta0, X, y, &par, NULL, NULL, NULL, &row->res);
     nzk_log(NZK_LOG_INFO, "sweep: width %zu %s seed %zu %s: gap %.3g drift %.3g%s",
             row->width, nzk_parametrisation_name(spec->param), s, nzk_method_name(par.method),
             row->res.gap, row->res.drift, row->res.diverged ? " (diverged)" : "");

@@ -22,7 +22,12 @@ unsigned long nzk_stream_seed(uint64_t seed, uint64_t chunk)
 
 gsl_rng *nzk_stream_alloc(uint64_t seed, uint64_t chunk)
 {
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  return nzk_stream_alloc_type(gsl_rng_mt19937, seed, chunk);
+}
+
+gsl_rng *nzk_stream_alloc_type(const gsl_rng_type *T, uint64_t seed, uint64_t chunk)
+{
+  gsl_rng *r = gsl_rng_alloc(T);
   if (!r) {
     NZK_FAIL(GSL_ENOMEM, "out of memory allocating a random stream");
     return NULL;

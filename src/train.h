@@ -29,6 +29,10 @@
  * replayed from (seed, run, t) alone; nothing is stored across steps
  * except what nzk_trainer_last exposes until the next step.
  * Limitation: at most 2^32 steps per run and 2^32 runs per seed.
+ * Limitation: besides its two forward passes a ZO step draws p numbers
+ * (~12 ns each) and makes O(n + p) passes over vectors; that is ~20% of
+ * the forwards from n p ~ 1e4 up, but ~80% for a 100 x 2 linear model
+ * whose forward pass takes 60 ns (bench/bench_train.c).
  *
  * Divergence: a loss seen during a step or a query that is not finite, or
  * exceeds  runaway_factor * max(L(theta0), |y|^2 / (2n), DBL_MIN),  makes

@@ -39,6 +39,10 @@ nightly() { # nightly OUT-FOLDER: smallest run into $T/root
     --root "$T/root" --out "$T/root/$1" 2>"$T/$1.err"
 }
 
+# Rows of the ratios table for the micro-benchmark's six ratios.
+ROW='^| nzk_micro | [a-z_]*_vs_dgemm | ratio |'
+rows() { grep -c "$ROW$1" "$2"; } # rows PATTERN-AFTER-PREFIX FILE
+
 # Data lines of a chart's .dat file (comments excluded).
 points() { grep -vc '^#' "$1" 2>/dev/null; }
 
@@ -64,9 +68,10 @@ grep -q "Compared with the previous run run1 " "$T/root/run2/summary.md"
 check "second summary names run1 as the previous run" $?
 grep -q '"dir": "run1"' "$T/root/run2/nightly.json"
 check "nightly.json of run2 records run1 as previous" $?
-ratios=$(grep -c '^| nzk_micro | [a-z_]*_vs_dgemm | ratio |' "$T/root/run2/summary.md")
-judged=$(grep -cE '^\| nzk_micro \| [a-z_]*_vs_dgemm \| ratio \|.*\| (within noise|improvement|REGRESSION) \|$' \
-  "$T/root/run2/summary.md")
+ratios=$(rows '' "$T/root/run2/summary.md")
+judged=$(($(rows '.*| within noise |$' "$T/root/run2/summary.md") +
+  $(rows '.*| improvement |$' "$T/root/run2/summary.md") +
+  $(rows '.*| REGRESSION |$' "$T/root/run2/summary.md")))
 check "every ratio of run2 judged against run1 ($judged of $ratios, need 6)" \
   $((ratios != 6 || judged != ratios))
 n=$(points "$T/root/run2/charts/nzk_micro__shared_vs_dgemm.dat")
@@ -109,7 +114,7 @@ control() { # control NAME FACTOR: report of run2 against a fabricated previous
 control neg 100
 rc=$?
 check "negative control: ratios 100x better last time -> exit 3 (got $rc)" $((rc != 3))
-flagged=$(grep -c '^| nzk_micro | [a-z_]*_vs_dgemm | ratio |.*| REGRESSION |$' "$T/neg/now/summary.md")
+flagged=$(rows '.*| REGRESSION |$' "$T/neg/now/summary.md")
 check "negative control flags all 6 ratios (got $flagged)" $((flagged != 6))
 grep -q "REGRESSION flagged" "$T/neg/now/summary.md"
 check "negative control summary says REGRESSION flagged" $?
@@ -117,8 +122,7 @@ check "negative control summary says REGRESSION flagged" $?
 control pos 1
 rc=$?
 check "positive control: the same medians -> exit 0 (got $rc)" $((rc != 0))
-same=$(grep -c '^| nzk_micro | [a-z_]*_vs_dgemm | ratio |.*| +0.0 % |.*| within noise |$' \
-  "$T/pos/now/summary.md")
+same=$(rows '.*| +0.0 % |.*| within noise |$' "$T/pos/now/summary.md")
 check "positive control: all 6 ratios unchanged and within noise (got $same)" $((same != 6))
 
 # --- the run-to-run drift term ----------------------------------------------
@@ -140,14 +144,12 @@ drift_case() { # drift_case NAME FACTORS...: earlier runs, oldest first
 }
 drift_case nohist 1.25
 rc=$?
-flagged=$(grep -c '^| nzk_micro | [a-z_]*_vs_dgemm | ratio |.*| -20.0 % | 0.0 % | 10.0 % | REGRESSION |$' \
-  "$T/nohist/now/summary.md")
+flagged=$(rows '.*| -20.0 % | 0.0 % | 10.0 % | REGRESSION |$' "$T/nohist/now/summary.md")
 check "drift: a 20 % drop with no history is flagged on all 6 ratios (rc $rc, got $flagged)" \
   $((rc != 3 || flagged != 6))
 drift_case hist 1 1.25 1.25
 rc=$?
-quiet=$(grep -c '^| nzk_micro | [a-z_]*_vs_dgemm | ratio |.*| -20.0 % | 12.5 % | 62.5 % | within noise |$' \
-  "$T/hist/now/summary.md")
+quiet=$(rows '.*| -20.0 % | 12.5 % | 62.5 % | within noise |$' "$T/hist/now/summary.md")
 check "drift: the same drop after runs moving 25 % is within noise (rc $rc, got $quiet)" \
   $((rc != 0 || quiet != 6))
 

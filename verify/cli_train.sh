@@ -51,7 +51,9 @@ check "f_kgd.csv has one row per example" $?
 ! grep -qi nan "$O"/*.csv
 check "no NaN in any CSV" $?
 # JSON fields, read with grep/awk (jq is not among the dependencies)
-json_files() { awk '/"files": \[/ { on = 1; next } on && /\]/ { on = 0 } on { n++ } END { print n + 0 }' "$1"; }
+json_files() {
+  awk '/"files": \[/ { on = 1; next } on && /\]/ { on = 0 } on { n++ } END { print n + 0 }' "$1"
+}
 grep -q '"n": 40,' "$O/summary.json" && grep -q '"d": 2,' "$O/summary.json" &&
   grep -q '"runs": 3,' "$O/summary.json" && [ "$(json_files "$O/summary.json")" -eq 9 ]
 check "summary.json records n, d, runs and the 9 files written before it" $?
@@ -109,6 +111,7 @@ usage_case "bad CSV cell" --out "$T/bad" --csv "$T/badcell.csv"
 usage_case "--target-col out of range" --out "$T/bad" --csv "$T/d.csv" --target-col 9
 usage_case "--runs 0" --out "$T/bad" --runs 0
 usage_case "negative noise" --out "$T/bad" --noise -1
+usage_case "non-positive --eta" --out "$T/bad" --eta 0
 
 # --- divergence: step named, exit 1, no files ----------------------------------
 diverge_case() { # diverge_case METHOD ETA

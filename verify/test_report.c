@@ -104,6 +104,7 @@ static int draw_maps(json_t *ex)
   s = nzk_plot_run("mc_error", png, v4);
   vt_ok(s == 0, "mc_error.gp draws a PNG (%s)", s ? nzk_error_message() : "ok");
   drawn += s == 0 && !nzk_exp_add_figure(ex, "mc", "fig/mc.png", "MC error.");
+  gsl_matrix_free(E);
 
   /* width sweep uses the same layout: width, series */
   path(png, "fig/width.png");

@@ -71,7 +71,8 @@ int main(void)
     nzk_stream_reset_light(r, seed, k + 1);
     sxy += x * (gsl_rng_uniform(r) - 0.5);
   }
-  vt_abs(sxy / 100000 * 12.0, 0.0, 5.0 / sqrt(100000.0), "first draws of chunks k, k+1 uncorrelated");
+  vt_abs(sxy / 100000 * 12.0, 0.0, 5.0 / sqrt(100000.0),
+         "first draws of chunks k, k+1 uncorrelated");
   gsl_rng_free(r);
   return vt_finish();
 }

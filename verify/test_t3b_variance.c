@@ -268,7 +268,8 @@ static nzk_dir *correlated_gaussian(size_t p)
   gsl_matrix *S = gsl_matrix_alloc(p, p);
   for (size_t i = 0; i < p; i++)
     for (size_t j = 0; j < p; j++)
-      gsl_matrix_set(S, i, j, (i == j ? 1.1 + 0.37 * (double)i : 0.0) + 0.23 * cos((double)(i + j)));
+      gsl_matrix_set(S, i, j,
+                     (i == j ? 1.1 + 0.37 * (double)i : 0.0) + 0.23 * cos((double)(i + j)));
   nzk_dir *z = nzk_dir_alloc_gaussian(NULL, S);
   gsl_matrix_free(S);
   return z;

@@ -17,6 +17,7 @@
  * a-priori rounding bound of each quantity written next to it. */
 #include "dynamics.h"
 #include "kernel.h"
+#include "model_mlp.h"
 #include "nzk_error.h"
 #include "train.h"
 #include "train_fixture.h"
@@ -319,6 +320,74 @@ static void check_closed_vs_iteration(double c_lmax, size_t T)
   fixture_free(&fx);
 }
 
+/* Gaussian direction N(0, Sigma) with an awkward diagonal Sigma. */
+static nzk_dir *awkward_gaussian(size_t p)
+{
+  gsl_matrix *S = gsl_matrix_calloc(p, p);
+  for (size_t k = 0; k < p; k++) gsl_matrix_set(S, k, k, 0.37 + 0.29 * (double)k);
+  gsl_matrix_set(S, 0, 1, 0.11);
+  gsl_matrix_set(S, 1, 0, 0.11);
+  nzk_dir *z = nzk_dir_alloc_gaussian(NULL, S);
+  gsl_matrix_free(S);
+  return z;
+}
+
+/* The factored closed form of K = X M X^T (nzk_closed_alloc_sandwich)
+ * equals step-by-step kernel GD with the dense K to 1e-10 relative, both
+ * when 2p <= n (p modes, the rest fixed) and p >= n (dense fallback), for
+ * the shared M4 of an i.i.d. law and the M2 of a correlated Gaussian. */
+static void check_sandwich(size_t n, size_t d, int gaussian)
+{
+  fixture fx = fixture_make(n, d, 0.05, seed);
+  nzk_law law = nzk_law_uniform(1.37);
+  nzk_dir *z = gaussian ? awkward_gaussian(d) : nzk_dir_alloc_iid(&law, d);
+  const nzk_scheme scheme = gaussian ? NZK_SCHEME_PLAIN : NZK_SCHEME_SHARED;
+  nzk_moment mom;
+  if (gaussian) nzk_dir_second_moment(z, &mom);
+  else nzk_dir_fourth_moment(z, &mom);
+  gsl_matrix *M = gsl_matrix_alloc(d, d), *K = gsl_matrix_alloc(n, n);
+  gsl_vector *f = gsl_vector_alloc(n), *w = gsl_vector_alloc(n), *r = gsl_vector_alloc(n);
+  gsl_vector *rc = gsl_vector_alloc(n);
+  nzk_moment_to_dense(&mom, M);
+  nzk_kernel_expected(scheme, fx.X, z, NULL, K);
+  nzk_closed *cf = nzk_closed_alloc_sandwich(fx.X, M);
+  vt_ok(cf && nzk_closed_modes(cf) == (2 * d <= n ? d : n), "sandwich closed form keeps %zu modes "
+        "(n = %zu, p = %zu)", cf ? nzk_closed_modes(cf) : 0, n, d);
+  const gsl_vector *lam = nzk_closed_eigenvalues(cf);
+  const double eta = 1.3 * (double)n / gsl_vector_get(lam, lam->size - 1);
+  fixture_r0(&fx, r);
+  nzk_closed_set_r0(cf, r);
+  gsl_vector_add(r, fx.y);
+  gsl_vector_memcpy(f, r);
+  double worst = 0.0, worst_loss = 0.0, L;
+  for (size_t t = 0; t <= 2000; t++) {
+    if (t % 250 == 0 || t == 7) {
+      gsl_vector_memcpy(r, f);
+      gsl_vector_sub(r, fx.y);
+      nzk_closed_residual(cf, eta, (double)t, NZK_EVOLVE_STEPS, rc);
+      nzk_closed_loss(cf, eta, (double)t, NZK_EVOLVE_STEPS, &L);
+      worst = fmax(worst, rel_err(rc, r));
+      worst_loss = fmax(worst_loss, fabs(L / (0.5 * gsl_blas_dnrm2(r) * gsl_blas_dnrm2(r) /
+                                               (double)n) - 1.0));
+    }
+    nzk_kgd_step(K, eta, fx.y, f, w);
+  }
+  vt_abs(worst, 0.0, 1e-10, "sandwich closed form (%s, n = %zu, p = %zu) = kernel GD, "
+         "t <= 2000 (rel. error)", gaussian ? "Gaussian M2" : "uniform M4", n, d);
+  vt_abs(worst_loss, 0.0, 1e-10, "sandwich closed-form loss = kernel GD loss (n = %zu, p = %zu)",
+         n, d);
+  nzk_closed_free(cf);
+  nzk_moment_free(&mom);
+  nzk_dir_free(z);
+  gsl_matrix_free(M);
+  gsl_matrix_free(K);
+  gsl_vector_free(f);
+  gsl_vector_free(w);
+  gsl_vector_free(r);
+  gsl_vector_free(rc);
+  fixture_free(&fx);
+}
+
 /* The flow r(t) = exp(-c K t) r0 solves dr/dt = -c K r: central
  * difference with step h has truncation error <= h^2/6 (c lambda_max)^3
  * |r0| (all factors exp(-c lambda t) <= 1) and rounding error of order
@@ -357,18 +426,6 @@ static void check_flow(void)
   gsl_vector_free(r);
   gsl_vector_free(Kr);
   fixture_free(&fx);
-}
-
-/* Gaussian direction N(0, Sigma) with an awkward diagonal Sigma. */
-static nzk_dir *awkward_gaussian(size_t p)
-{
-  gsl_matrix *S = gsl_matrix_calloc(p, p);
-  for (size_t k = 0; k < p; k++) gsl_matrix_set(S, k, k, 0.37 + 0.29 * (double)k);
-  gsl_matrix_set(S, 0, 1, 0.11);
-  gsl_matrix_set(S, 1, 0, 0.11);
-  nzk_dir *z = nzk_dir_alloc_gaussian(NULL, S);
-  gsl_matrix_free(S);
-  return z;
 }
 
 /* Eigenbasis recursion = literal recursion; its mean = closed form with A. */
@@ -461,6 +518,59 @@ static void check_stability_limit(void)
   gsl_matrix_free(A);
   gsl_vector_free(r0);
   gsl_vector_free(u);
+  fixture_free(&fx);
+}
+
+/* The trainer takes any nzk_model: with a tanh MLP 3-5-1 the central
+ * difference matches u . (J^T r)/n up to its O(eps^2) truncation (checked
+ * by its decrease by ~100 when eps shrinks 10x), and FO lowers the loss. */
+static void check_any_model(void)
+{
+  fixture fx = fixture_make(20, 3, 0.05, seed);
+  nzk_mlp_spec spec = {.act = NZK_ACT_TANH, .param = NZK_PARAM_STANDARD};
+  nzk_mlp_widths_parse("3,5,1", &spec);
+  nzk_model *mlp = nzk_mlp_alloc(&spec);
+  const size_t p = mlp->p, n = fx.n;
+  double *theta = malloc(p * sizeof(double)), *g = malloc(p * sizeof(double)), err[2], L0, L1;
+  gsl_matrix *J = gsl_matrix_alloc(n, p);
+  gsl_rng *r = nzk_stream_alloc(seed, 9);
+  nzk_mlp_init(&spec, r, theta);
+  nzk_law law = nzk_law_normal(1.0);
+  nzk_dir *z = nzk_dir_alloc_iid(&law, p);
+  nzk_train_params par;
+  nzk_train_params_default(&par);
+  par.kind = NZK_STEP_ZO;
+  par.z = z;
+  for (int e = 0; e < 2; e++) {
+    par.eps = e ? 1e-3 : 1e-2;
+    nzk_trainer *t = nzk_trainer_alloc(mlp, fx.X, fx.y, &par);
+    const double *res;
+    nzk_trainer_init(t, theta, 0);
+    nzk_trainer_residual(t, &res);
+    nzk_model_jacobian(mlp, theta, fx.X, J);
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)p, 1.0 / (double)n, J->data,
+                (int)J->tda, res, 1, 0.0, g, 1);
+    nzk_trainer_step(t);
+    err[e] = fabs(nzk_trainer_last(t)->d - cblas_ddot((int)p, nzk_trainer_last(t)->z, 1, g, 1));
+    nzk_trainer_free(t);
+  }
+  vt_ok(err[1] < err[0] / 30.0, "MLP 3-5-1: central-difference error %.3g (eps 1e-2) -> %.3g "
+        "(eps 1e-3), falls like eps^2", err[0], err[1]);
+  par.kind = NZK_STEP_FO;
+  par.eta = 0.1;
+  nzk_trainer *t = nzk_trainer_alloc(mlp, fx.X, fx.y, &par);
+  nzk_trainer_init(t, theta, 0);
+  nzk_trainer_loss(t, &L0);
+  nzk_trainer_run(t, 100, NULL, NULL, 0, NULL);
+  nzk_trainer_loss(t, &L1);
+  vt_ok(L1 < 0.5 * L0, "MLP 3-5-1: 100 FO steps lower the loss %.4g -> %.4g", L0, L1);
+  nzk_trainer_free(t);
+  nzk_dir_free(z);
+  gsl_rng_free(r);
+  gsl_matrix_free(J);
+  free(theta);
+  free(g);
+  nzk_model_free(mlp);
   fixture_free(&fx);
 }
 
@@ -605,10 +715,14 @@ int main(void)
   check_closed_vs_iteration(0.3, 16000);
   check_closed_vs_iteration(1.7, 3000);
   check_closed_vs_iteration(2.3, 49);
+  check_sandwich(60, 7, 0);
+  check_sandwich(45, 6, 1);
+  check_sandwich(30, 40, 0);
   check_flow();
   check_secmom_forms();
   check_stability_limit();
   check_runaway();
+  check_any_model();
   check_error_paths();
   check_dynamics_errors();
   return vt_finish();

@@ -38,5 +38,6 @@ int cmd_kernel(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_datasets(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 
 #endif

@@ -64,7 +64,8 @@ static void usage(FILE *out)
     "  fo       first-order gradient descent in parameter space\n"
     "  zo       parameter-space ZO of the scheme (plain, pair, shared; default\n"
     "           shared, the paper's), forward passes only, R runs (--runs)\n"
-    "  zo-best  the best-of-K standard-ZO baseline (--best-k, default 100)\n"
+    "  zo-best  the best-of-K standard-ZO baseline (--best-k, default 100;\n"
+    "           directions N(0, I) as in the authors' code, whatever --law)\n"
     "  kgd      kernel GD f <- f - (eta/n) K (f - y) with the scheme's kernel\n"
     "  closed   the closed form (I - (eta/n) K)^t r0 (one eigendecomposition)\n"
     "  flow     the flow limit exp(-(eta/n) K t) r0, t in steps\n"
@@ -215,6 +216,8 @@ static int parse_args(int argc, char **argv, train_args *a)
   if (!a->out) return cli_usage_error(CMD, "--out DIR is required");
   if (strcmp(a->kernel, "expected") && strcmp(a->kernel, "mc"))
     return cli_usage_error(CMD, "--kernel must be expected or mc, got '%s'", a->kernel);
+  if (!(a->eta > 0) || !(a->eps > 0) || !(a->runaway > 1))
+    return cli_usage_error(CMD, "--eta and --eps must be positive, --runaway above 1");
   if (a->runs == 0 || a->best_k == 0 || a->mc_draws < 2)
     return cli_usage_error(CMD, "--runs and --best-k must be >= 1, --mc-draws >= 2");
   if (!a->csv && (a->n == 0 || a->d == 0))
@@ -304,7 +307,8 @@ typedef struct {
   nzk_model *model;
   nzk_scheme scheme;
   nzk_dir *z, *zeta, *gauss; /* gauss: N(0, I) for zo-best, as the authors */
-  gsl_matrix *K;             /* kernel of kgd / closed / flow */
+  gsl_matrix *K;             /* n x n kernel of kgd (and of closed / flow with mc) */
+  gsl_matrix *M;             /* p x p moment matrix: expected kernel = X M X^T */
   double K_asymmetry; /* max |K_ij - K_ji| / max |K| before symmetrising */
   method_result res[N_METHODS];
 } train_ctx;
@@ -369,7 +373,7 @@ static int run_kernel(train_ctx *c, int method)
     status = nzk_kgd_run(c->K, a->eta, c->D->y, f0, a->steps, a->runaway, m->loss, a->rec,
                          a->nrec, m->F);
   } else {
-    nzk_closed *cf = nzk_closed_alloc(c->K);
+    nzk_closed *cf = c->M ? nzk_closed_alloc_sandwich(c->D->X, c->M) : nzk_closed_alloc(c->K);
     gsl_vector_memcpy(r0, f0);
     gsl_vector_sub(r0, c->D->y);
     status = cf ? nzk_closed_set_r0(cf, r0) : GSL_EINVAL;
@@ -383,15 +387,45 @@ static int run_kernel(train_ctx *c, int method)
   return status;
 }
 
-/* The kernel of kgd / closed / flow: expected (moment formula) or Monte
- * Carlo (the paper's way), symmetrised when the estimate is not (pair). */
+/* M of the expected kernel X M X^T: M2 (plain), M2_z M2_zeta (pair) or
+ * M4 (shared) of DESIGN.md section 2, as a dense p x p matrix.  GSL_EDOM
+ * when the law lacks the moment. */
+static int expected_moment(const train_ctx *c, gsl_matrix *M)
+{
+  nzk_moment a = {0}, b = {0}, m = {0};
+  int status;
+  if (c->scheme == NZK_SCHEME_SHARED) status = nzk_dir_fourth_moment(c->z, &m);
+  else if (c->scheme == NZK_SCHEME_PLAIN) status = nzk_dir_second_moment(c->z, &m);
+  else {
+    status = nzk_dir_second_moment(c->z, &a);
+    if (!status) status = nzk_dir_second_moment(c->zeta ? c->zeta : c->z, &b);
+    if (!status) status = nzk_moment_product(&a, &b, &m);
+  }
+  if (!status) status = nzk_moment_to_dense(&m, M);
+  nzk_moment_free(&a);
+  nzk_moment_free(&b);
+  nzk_moment_free(&m);
+  return status;
+}
+
+/* The kernel: expected (moment formula; closed and flow then use the
+ * factored form X M X^T, dense K only for kgd) or Monte Carlo (the
+ * paper's way), symmetrised when the estimate is not (pair). */
 static int build_kernel(train_ctx *c)
 {
   const train_args *a = c->a;
-  const size_t n = c->D->X->size1;
+  const size_t n = c->D->X->size1, d = c->D->X->size2;
+  const int mc = strcmp(a->kernel, "mc") == 0;
+  if (!mc) {
+    c->M = gsl_matrix_alloc(d, d);
+    if (!c->M) return NZK_FAIL(GSL_ENOMEM, "out of memory for a %zu x %zu moment", d, d);
+    int status = expected_moment(c, c->M);
+    if (status) return status;
+    if (!a->use[M_KGD]) return 0;
+  }
   c->K = gsl_matrix_alloc(n, n);
   if (!c->K) return NZK_FAIL(GSL_ENOMEM, "out of memory for a %zu x %zu kernel", n, n);
-  if (strcmp(a->kernel, "mc") == 0) {
+  if (mc) {
     /* a seed of its own, so the draws do not reuse the data's streams */
     int status = nzk_kernel_mc(c->scheme, c->D->X, c->z, c->zeta, a->mc_draws, 256,
                                nzk_stream_seed(a->seed, 2), c->K, NULL);
@@ -520,7 +554,8 @@ static json_t *params_json(const train_ctx *c)
 {
   const train_args *a = c->a;
   json_t *p = json_object(), *rec = json_array(), *meth = json_array();
-  for (size_t k = 0; k < a->nrec; k++) json_array_append_new(rec, json_integer((json_int_t)a->rec[k]));
+  for (size_t k = 0; k < a->nrec; k++)
+    json_array_append_new(rec, json_integer((json_int_t)a->rec[k]));
   for (int k = 0; k < N_METHODS; k++)
     if (a->use[k]) json_array_append_new(meth, json_string(method_names[k]));
   json_object_set_new(p, "methods", meth);
@@ -544,16 +579,19 @@ static json_t *params_json(const train_ctx *c)
  * implies for kernel GD: 2n / lambda_max. */
 static json_t *kernel_json(const train_ctx *c)
 {
-  if (!c->K) return json_null();
-  const size_t n = c->K->size1;
+  if (!c->K && !c->M) return json_null();
+  const size_t n = c->D->X->size1;
   json_t *k = json_object();
-  nzk_closed *cf = nzk_closed_alloc(c->K);
+  nzk_closed *cf = c->M ? nzk_closed_alloc_sandwich(c->D->X, c->M) : nzk_closed_alloc(c->K);
   if (cf) {
     const gsl_vector *lam = nzk_closed_eigenvalues(cf);
-    json_object_set_new(k, "lambda_min", nzk_json_real(gsl_vector_get(lam, 0)));
-    json_object_set_new(k, "lambda_max", nzk_json_real(gsl_vector_get(lam, n - 1)));
-    json_object_set_new(k, "eta_mean_stability", nzk_json_real(2.0 * (double)n /
-                                                               gsl_vector_get(lam, n - 1)));
+    const double lmax = gsl_vector_get(lam, lam->size - 1);
+    json_object_set_new(k, "source", json_string(c->M ? "expected" : "monte carlo"));
+    json_object_set_new(k, "modes", json_integer((json_int_t)nzk_closed_modes(cf)));
+    json_object_set_new(k, "lambda_min", nzk_json_real(lam->size < n ? 0.0
+                                                       : gsl_vector_get(lam, 0)));
+    json_object_set_new(k, "lambda_max", nzk_json_real(lmax));
+    json_object_set_new(k, "eta_mean_stability", nzk_json_real(2.0 * (double)n / lmax));
     nzk_closed_free(cf);
   }
   json_object_set_new(k, "asymmetry_removed", nzk_json_real(c->K_asymmetry));
@@ -645,6 +683,7 @@ int cmd_train(int argc, char **argv)
   nzk_dir_free(c.gauss);
   nzk_model_free(c.model);
   gsl_matrix_free(c.K);
+  gsl_matrix_free(c.M);
   data_free(&D);
   return code;
 }

@@ -9,6 +9,8 @@ const nzk_command nzk_commands[] = {
   {"kernel", "T1: Monte Carlo NZK against its moment formula", cmd_kernel},
   {"train", "train a linear model by FO, ZO, kernel GD and the closed form", cmd_train},
   {"datasets", "list the image data sets, or draw and preprocess a two-class set", cmd_datasets},
+  {"network", "T4: MLPs by FO and ZO next to their linearization; the width sweep",
+   cmd_network},
   {"reproduce", "run every experiment and write the report (the main job)", cmd_reproduce},
   {NULL, NULL, NULL},
 };
