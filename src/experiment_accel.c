@@ -17,7 +17,10 @@
  * base eta): predicted from the closed form with E K_s (its spectrum), and
  * measured as the first step where the mean loss of R real runs (the
  * exact-law stepper of zo_exact.h) reaches the target.  Speed-up over
- * plain = steps_plain / steps_scheme, measured next to predicted. */
+ * plain = steps_plain / steps_scheme, measured next to predicted.
+ * Limitation: the largest stable eta is known to a factor sqrt(2) only, and
+ * "stable" means that none of R runs diverged, so a lucky grid point can
+ * pass; the runs use the exact-law stepper (isotropic Gaussian z only). */
 #include "experiment.h"
 #include "data_synth.h"
 #include "dynamics.h"

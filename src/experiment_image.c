@@ -9,7 +9,11 @@
  * experiment_core.c then runs FO, ZO kernel GD with the expected NZK (10^4
  * Monte Carlo draws), real ZO runs of the three schemes and the authors'
  * best-of-100 baseline with z ~ N(0, I) and eps = 1e-3 (exact for this
- * quadratic loss), all through the exact-law stepper of zo_exact.h. */
+ * quadratic loss), all through the exact-law stepper of zo_exact.h.
+ * Limitation: the real ZO runs here are exact-law function-space runs, not
+ * forward passes (2 x 100 forward passes per baseline step would take
+ * about a minute per run); verify/test_zo_exact.c checks that the two have
+ * the same law.  The T1 check uses the reference estimator nzk_kernel_mc. */
 #include "experiment.h"
 #include "data_images.h"
 #include "model_mlp.h"
