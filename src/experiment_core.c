@@ -52,6 +52,7 @@ typedef struct {
   gsl_matrix *run_loss[N_SCHEMES + 1], *run_res[N_SCHEMES];
   size_t diverged[N_SCHEMES + 1];
   gsl_matrix *snap;            /* n x (2 + N_RECORD): index, y, f at record steps */
+  double step_factor[16];      /* by column: (eta/n) lambda_max of its kernel GD */
 } core;
 
 enum { COL_FO = 1, COL_KGD_PLAIN, COL_KGD_PAIR, COL_KGD_SHARED, COL_KGD_MC, COL_ZO_PLAIN,
@@ -143,6 +144,8 @@ static int closed_curve(core *c, const gsl_matrix *K, int col, int snapshot)
   nzk_closed *cf = nzk_closed_alloc(K);
   if (!cf) return nzk_error_code();
   int status = nzk_closed_set_r0(cf, c->r0);
+  const gsl_vector *ev = nzk_closed_eigenvalues(cf);
+  c->step_factor[col] = c->set->eta / (double)c->n * gsl_vector_get(ev, ev->size - 1);
   for (size_t k = 0; k < c->npts && !status; k++) {
     double loss;
     status = nzk_closed_loss(cf, c->set->eta, (double)c->pts[k], NZK_EVOLVE_STEPS, &loss);
@@ -622,11 +625,14 @@ static void core_text(core *c, json_t *exp)
       nzk_exp_add_against(exp, "Real parameter-space %s ZO runs diverged in %zu of %zu seeds "
                           "at eta = %g (loss above 10^4 times its start), while kernel GD with "
                           "the expected kernel, which is what the paper plots as ZO, converges "
-                          "(final loss %.4g).  The expected kernel describes the mean of the "
-                          "runs only; the %s scheme's second moment is unstable at this step.",
+                          "(final loss %.4g; its step factor (eta/n) lambda_max(E K) is %.3g, "
+                          "stable below 2).  The expected kernel describes the mean of the runs "
+                          "only; the runs' second moment is unstable at this step.",
                           nzk_scheme_name((nzk_scheme)s), c->diverged[s], c->set->runs,
                           c->set->eta, gsl_matrix_get(c->curves, last, COL_KGD_PLAIN + s),
-                          nzk_scheme_name((nzk_scheme)s));
+                          c->step_factor[COL_KGD_PLAIN + s]);
+  nzk_exp_set_metric(exp, "step_factor_fo", c->step_factor[COL_FO]);
+  nzk_exp_set_metric(exp, "step_factor_kgd_shared", c->step_factor[COL_KGD_SHARED]);
   nzk_exp_set_metric(exp, "final_loss_fo", fo);
   nzk_exp_set_metric(exp, "final_loss_kgd_shared_formula", ks);
   nzk_exp_set_metric(exp, "final_loss_kgd_shared_mc", mc);
