@@ -9,7 +9,8 @@
 # page shows is an existing non-empty PNG, and `nzk reproduce --check`
 # agrees.  Negative controls: the folder check must reject a deleted figure
 # and a truncated results.json; bad options and an unwritable output folder
-# must fail with one line and leave no results.json.  If Debian's chromium
+# must fail with one line and leave no results.json; a failed run must
+# remove an earlier run's report from its folder.  If Debian's chromium
 # is installed, scripts/check-report renders the page and must see every
 # figure load, and must fail on a copy with a broken figure; otherwise the
 # browser check prints SKIP.
@@ -94,6 +95,12 @@ ok $? "unknown option: exit 2, one line: $(cat "$TMP/err")"
 "$NZK" reproduce --quick --seed 12x --out "$TMP/x" >/dev/null 2>"$TMP/err"
 [ $? = 2 ] && [ ! -e "$TMP/x/results.json" ]
 ok $? "bad --seed: exit 2: $(cat "$TMP/err")"
+# A failing run must not leave an earlier run's report looking current.
+cp -r "$OUT" "$TMP/stale"
+NZK_REPORTS_DIR=/nonexistent "$NZK" reproduce --quick --no-progress --only acceleration \
+  --out "$TMP/stale" >/dev/null 2>"$TMP/err"
+[ $? = 1 ] && [ ! -e "$TMP/stale/results.json" ] && [ ! -e "$TMP/stale/index.html" ]
+ok $? "failed run (no gnuplot templates) removes the earlier report: $(cat "$TMP/err")"
 touch "$TMP/file"
 "$NZK" reproduce --quick --no-progress --out "$TMP/file/sub" >/dev/null 2>"$TMP/err"
 [ $? = 1 ] && [ "$(wc -l <"$TMP/err")" = 1 ] && [ ! -e "$TMP/file/sub/results.json" ]
