@@ -112,7 +112,6 @@ static int draw_maps(json_t *ex)
   s = nzk_plot_run("width_sweep", png, v5);
   vt_ok(s == 0, "width_sweep.gp draws a PNG (%s)", s ? nzk_error_message() : "ok");
   drawn += s == 0 && !nzk_exp_add_figure(ex, "width", "fig/width.png", "Width sweep.");
-  gsl_matrix_free(E);
 
   /* function evolution: index, y, f at two steps */
   gsl_matrix *F = gsl_matrix_alloc(20, 4);
