@@ -6,22 +6,28 @@
  * the same run, such as the fraction of DGEMM speed), because the machine
  * is shared and its absolute speed moves with load; a ratio's numerator
  * and denominator move together.  For a ratio with previous figure P and
- * current figure C (median, min, max over repeats), let
- *   worsening = (P.median - C.median) / P.median   (higher is better)
- *             = (C.median - P.median) / P.median   (lower is better)
- *   threshold = max(floor, ranges, factor x drift)
- *   ranges    = (P.max - P.min + C.max - C.min) / P.median
- *   drift     = median over the earlier runs of |m_k - m_(k-1)| / m_(k-1),
- *               the relative change of the median from run to run
- *               (needs 3 earlier runs with the figure; 0 before that).
- * The run regressed on that ratio when worsening > threshold.
+ * current figure C (median, min, max over repeats), everything is measured
+ * on the log scale, so that "higher is better" and "lower is better" are
+ * mirror images and a factor means the same thing in either direction:
+ *   worsening = log(P.median / C.median)   (higher is better)
+ *             = log(C.median / P.median)   (lower is better)
+ *   threshold = max(log(1 + floor), ranges, factor x drift)
+ *   ranges    = log(P.max / P.min) + log(C.max / C.min)
+ *   drift     = median over the earlier runs of |log(m_k / m_(k-1))|, the
+ *               run-to-run change of the median (needs 3 earlier runs with
+ *               the figure; 0 before that).
+ * The run regressed on that ratio when worsening > threshold.  Change and
+ * threshold are reported as relative figures, exp(.) - 1.
  *  - Exceeding `ranges` means the two runs' min-max ranges are disjoint
  *    with room to spare: every repeat tonight is worse than every repeat
- *    of the previous run, so the drop is not repeat-to-repeat noise.
+ *    of the previous run, so the drop is not repeat-to-repeat noise.  (An
+ *    earlier version divided linear ranges by P.median; for a lower-is-
+ *    better ratio that is far better last time, P.median is small and the
+ *    threshold blew up, so real regressions went unflagged.)
  *  - `drift` is the noise between runs that the repeats of one run do not
  *    see (other jobs on the machine, CPU frequency, memory placement).  If
- *    the medians of successive runs scattered normally with spread s, a
- *    run-to-run change would have spread sqrt(2) s and median absolute
+ *    the log medians of successive runs scattered normally with spread s,
+ *    a run-to-run change would have spread sqrt(2) s and median absolute
  *    value 0.674 sqrt(2) s = 0.95 s; the default factor 5 then puts the
  *    threshold at 4.8 s = 3.4 spreads of a change, a one-sided false alarm
  *    rate near 0.04 % per ratio (more in practice: the tails are heavier
@@ -93,7 +99,7 @@ static json_t *stat_of(const json_t *r)
                    json_object_get(r, "repeats"));
 }
 
-/* Median of |m_k - m_(k-1)| / m_(k-1) over consecutive medians of `key`
+/* Median of |log(m_k / m_(k-1))| over consecutive medians of `key`
  * (same params) in the earlier runs hist[0..n-1]; 0 with fewer than 3. */
 static double history_drift(json_t *const *hist, int n, const json_t *c)
 {
@@ -103,7 +109,7 @@ static double history_drift(json_t *const *hist, int n, const json_t *c)
     const json_t *r = find_key(hist[k], harness_str(c, "key"));
     if (!r || strcmp(harness_str(r, "params"), harness_str(c, "params")) != 0) continue;
     double m = harness_num(r, "median");
-    if (isfinite(prev) && prev > 0 && isfinite(m)) d[nd++] = fabs(m - prev) / prev;
+    if (isfinite(prev) && prev > 0 && isfinite(m) && m > 0) d[nd++] = fabs(log(m / prev));
     prev = m;
   }
   if (nd < 2) return 0.0;
@@ -120,15 +126,21 @@ static const char *judge(const json_t *cur, const json_t *prev, double drift,
                          const harness_rule *rule, double *change, double *threshold)
 {
   double pm = harness_num(prev, "median"), cm = harness_num(cur, "median");
-  double range = harness_num(prev, "max") - harness_num(prev, "min") +
-                 harness_num(cur, "max") - harness_num(cur, "min");
+  double pmin = harness_num(prev, "min"), pmax = harness_num(prev, "max");
+  double cmin = harness_num(cur, "min"), cmax = harness_num(cur, "max");
   int lower = strcmp(harness_str(cur, "better"), "lower") == 0;
-  *change = (lower ? pm - cm : cm - pm) / pm;
-  *threshold = fmax(fmax(rule->floor_rel, range / pm), rule->drift_factor * drift);
-  if (!isfinite(*change) || !isfinite(*threshold) || pm <= 0) return "not comparable";
+  *change = *threshold = NAN;
+  if (!(pm > 0 && cm > 0 && pmin > 0 && cmin > 0 && pmax >= pmin && cmax >= cmin))
+    return "not comparable";
+  double worse = lower ? log(cm / pm) : log(pm / cm);
+  double ranges = log(pmax / pmin) + log(cmax / cmin);
+  double limit = fmax(fmax(log1p(rule->floor_rel), ranges), rule->drift_factor * drift);
+  *change = expm1(-worse) + 0.0; /* + 0.0: no "-0.0 %" for an unchanged figure */
+  *threshold = expm1(limit);
+  if (!isfinite(*change) || !isfinite(*threshold)) return "not comparable";
   if (strcmp(harness_str(cur, "kind"), "ratio") != 0) return "info";
-  if (-*change > *threshold) return "regression";
-  if (*change > *threshold) return "improvement";
+  if (worse > limit) return "regression";
+  if (-worse > limit) return "improvement";
   return "within noise";
 }
 
@@ -155,7 +167,7 @@ static json_t *compare_row(const json_t *c, json_t *const *hist, int n,
   json_object_set_new(row, "change_rel", isfinite(change) ? json_real(change) : json_null());
   json_object_set_new(row, "threshold_rel",
                       isfinite(threshold) ? json_real(threshold) : json_null());
-  json_object_set_new(row, "drift_rel", json_real(drift));
+  json_object_set_new(row, "drift_rel", json_real(expm1(drift)));
   json_object_set_new(row, "verdict", json_string(verdict));
   return row;
 }

@@ -128,8 +128,9 @@ check "positive control: all 6 ratios unchanged and within noise (got $same)" $(
 # --- the run-to-run drift term ----------------------------------------------
 # Tonight's figures without spread, the previous run 25 % better: the drop
 # (20 %) exceeds the 10 % floor and is flagged when there is no history;
-# after earlier runs that moved 25 % and 0 % (drift 12.5 %, threshold
-# 5 x 12.5 % = 62.5 %) the same drop is within noise.
+# after earlier runs that moved 25 % and 0 % (log drift = median of
+# log 1.25 and 0 = 0.1116, shown as exp(0.1116) - 1 = 11.8 %; threshold
+# exp(5 x 0.1116) - 1 = 74.7 %) the same drop is within noise.
 drift_case() { # drift_case NAME FACTORS...: earlier runs, oldest first
   local name=$1 day=1
   shift
@@ -149,7 +150,7 @@ check "drift: a 20 % drop with no history is flagged on all 6 ratios (rc $rc, go
   $((rc != 3 || flagged != 6))
 drift_case hist 1 1.25 1.25
 rc=$?
-quiet=$(rows '.*| -20.0 % | 12.5 % | 62.5 % | within noise |$' "$T/hist/now/summary.md")
+quiet=$(rows '.*| -20.0 % | 11.8 % | 74.7 % | within noise |$' "$T/hist/now/summary.md")
 check "drift: the same drop after runs moving 25 % is within noise (rc $rc, got $quiet)" \
   $((rc != 0 || quiet != 6))
 
