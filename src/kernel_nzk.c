@@ -359,10 +359,14 @@ static int mc_chunk(mc_work *w, nzk_scheme scheme, const gsl_matrix *J, const nz
   const size_t n = J->size1, p = J->size2;
   const int pair = scheme == NZK_SCHEME_PAIR;
   const size_t rows = pair ? 2 * B : B;
+  /* Views of rows B..2B-1 exist only for the pair scheme: for the others
+   * w->Z and w->V have just B rows, and GSL rejects an out-of-range view. */
   gsl_matrix_view Z = gsl_matrix_submatrix(w->Z, 0, 0, B, p);
-  gsl_matrix_view Zeta = gsl_matrix_submatrix(w->Z, B, 0, B, p);
   int status = nzk_dir_sample_batch(z, w->r, &Z.matrix);
-  if (!status && pair) status = nzk_dir_sample_batch(zeta, w->r, &Zeta.matrix);
+  if (!status && pair) {
+    gsl_matrix_view Zeta = gsl_matrix_submatrix(w->Z, B, 0, B, p);
+    status = nzk_dir_sample_batch(zeta, w->r, &Zeta.matrix);
+  }
   if (status) return status;
 
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, (int)p, 1.0,
@@ -374,9 +378,11 @@ static int mc_chunk(mc_work *w, nzk_scheme scheme, const gsl_matrix *J, const nz
     w->c[s] = cblas_ddot((int)p, zs, 1, other, 1);
   }
   gsl_matrix_view V = gsl_matrix_submatrix(w->V, 0, 0, B, n);
-  gsl_matrix_view W = gsl_matrix_submatrix(w->V, B, 0, B, n);
-  return nzk_kacc_add(w->acc, &V.matrix, pair ? &W.matrix : NULL,
-                      scheme == NZK_SCHEME_PLAIN ? NULL : w->c);
+  if (pair) {
+    gsl_matrix_view W = gsl_matrix_submatrix(w->V, B, 0, B, n);
+    return nzk_kacc_add(w->acc, &V.matrix, &W.matrix, w->c);
+  }
+  return nzk_kacc_add(w->acc, &V.matrix, NULL, scheme == NZK_SCHEME_PLAIN ? NULL : w->c);
 }
 
 int nzk_kernel_mc(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z, const nzk_dir *zeta,

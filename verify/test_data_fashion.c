@@ -88,7 +88,6 @@ static void check_pair(void)
 int main(void)
 {
   struct stat sb;
-  gsl_set_error_handler_off();
   if (stat(FASHION_DIR "/train-images-idx3-ubyte.gz", &sb) != 0) {
     vt_skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)");
     return vt_finish();

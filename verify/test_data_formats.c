@@ -584,7 +584,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const char *tmp = getenv("TMPDIR");
   snprintf(root, sizeof root, "%s/nzk-data-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(root)) {

@@ -205,7 +205,6 @@ static void check_copy_and_errors(void)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   check_ramp_28_to_8();
   check_upscale_borders();
   check_area_scale2();

@@ -227,7 +227,6 @@ static void check_errors(void)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   uint64_t seed = vt_seed(20260401);
   const size_t uneven[] = {13, 13, 5, 9}, one[] = {1}, big[] = {64};
 

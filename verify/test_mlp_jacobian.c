@@ -294,7 +294,6 @@ static void check_errors(void)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const uint64_t seed = vt_seed(20260301);
   check_hand_example();
   const char *archs[] = {"3,7,5,1", "5,13,1", "2,6,9,4,1", "4,1"};

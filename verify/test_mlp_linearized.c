@@ -367,7 +367,6 @@ static void check_errors(uint64_t seed)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const uint64_t seed = vt_seed(20260302);
   check_offset_affine(seed);
   check_taylor_order(seed);

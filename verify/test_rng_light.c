@@ -15,7 +15,6 @@
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const uint64_t seed = vt_seed(77);
   const size_t N = 1000000;
   gsl_rng *r = nzk_stream_alloc_light(seed, 12345);

@@ -235,7 +235,6 @@ static void run_heavy(uint64_t seed)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   uint64_t seed = vt_seed(20260402);
   run_heavy(seed);
   run_matrix(seed);

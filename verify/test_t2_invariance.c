@@ -172,7 +172,6 @@ static void check_config(const fixture *fx, nzk_scheme scheme, const char *spec,
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const uint64_t seed = vt_seed(53);
   fixture fx = fixture_make(15, 4, 0.05, seed);
   const char *laws[] = {"normal:scale=1.3", "laplace:scale=0.6", "rademacher:scale=1.2"};

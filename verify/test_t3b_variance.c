@@ -277,7 +277,6 @@ static nzk_dir *correlated_gaussian(size_t p)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const uint64_t seed = vt_seed(47);
   fixture fx = fixture_make(20, 5, 0.05, seed);
   nzk_law law = nzk_law_normal(1.3);

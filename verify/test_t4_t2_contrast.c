@@ -170,7 +170,6 @@ static void check_full(setup *s, uint64_t seed)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const uint64_t seed = vt_seed(20260304);
   setup s = make_setup(seed);
   check_linearized(&s, NZK_SCHEME_PLAIN, seed + 1);

@@ -115,7 +115,6 @@ static nzk_sweep_row *sweep(const nzk_sweep_config *cfg, const gsl_matrix *X,
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   const uint64_t seed = vt_seed(20260305);
   gsl_rng *r = nzk_stream_alloc(seed, 99);
   gsl_matrix *X = gsl_matrix_alloc(N_POINTS, 2);

@@ -706,7 +706,6 @@ static void check_dynamics_errors(void)
 
 int main(void)
 {
-  gsl_set_error_handler_off();
   seed = vt_seed(20260321);
   check_zo_exact();
   check_fo_is_ntk_gd();

@@ -232,7 +232,6 @@ static void check_loss_curve(const fixture *f)
 int main(void)
 {
   fixture f;
-  gsl_set_error_handler_off();
   g_seed = vt_seed(11);
   fixture_make(&f, 12, 30, 60, g_seed);
   check_rank_and_loss(&f);

@@ -4,6 +4,9 @@
  * status.  Tolerances of exact checks are a named factor times the problem
  * size times DBL_EPSILON; statistical ones come from the estimator's own
  * standard error (see stats_check.h). */
+/* Tests keep GSL's default error handler, which aborts: the library never
+ * calls it for bad input (it returns status codes), so a call means GSL
+ * itself was misused, and the test must crash rather than pass. */
 #ifndef NZK_VTEST_H
 #define NZK_VTEST_H
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_errno.h>
 
@@ -28,10 +29,21 @@ static void print_help(FILE *out)
                "Environment: NZK_LOG_LEVEL (error, warn, info, debug), NZK_SEED.\n");
 }
 
+/* The library reports bad input through status codes (NZK_FAIL) and never
+ * calls GSL's error handler itself; GSL calls it only when it is misused
+ * (an out-of-range view, a shape mismatch inside GSL), which is a bug in
+ * this program.  Say so in one line and abort rather than go on with a
+ * result GSL has refused to compute. */
+static void gsl_misuse_handler(const char *reason, const char *file, int line, int gsl_errno)
+{
+  fprintf(stderr, "nzk: internal error: GSL reported '%s' (%s:%d, code %d)\n", reason, file,
+          line, gsl_errno);
+  abort();
+}
+
 int main(int argc, char **argv)
 {
-  /* Library functions report failures through status codes; never abort. */
-  gsl_set_error_handler_off();
+  gsl_set_error_handler(gsl_misuse_handler);
 
   if (argc < 2) {
     print_help(stderr);
