@@ -1,5 +1,5 @@
 /* bench_nzk_micro.c: Monte Carlo NZK micro-benchmark, the harness's own
- * canary (issue 7).
+ * canary.
  *
  * Estimates the kernel sums of the three ZO schemes (DESIGN.md section 2)
  * the way DESIGN.md section 7 prescribes, with nothing but the library's

@@ -1,5 +1,5 @@
 /* bench_reproduce.c: the paper's image experiment for one class pair at the
- * authors' settings (DESIGN.md section 5; issue 6, performance): n = 200
+ * authors' settings (DESIGN.md section 5): n = 200
  * images (100 per class, 8 x 8), the MLP 64-10-5-1's frozen Jacobian J0
  * (p = 711), model J0 theta, 16000 steps at eta = 1e-3 of
  *   FO         NTK kernel GD: NTK (SYRK) + closed form + loss at every step

@@ -1,4 +1,4 @@
-/* bench_train.c: costs of the training dynamics of issue 3, each measured
+/* bench_train.c: costs of the training dynamics of linear models, each measured
  * against its own reference in the same run.
  *
  *  1. ZO step vs the two forward passes it needs: time S steps of the

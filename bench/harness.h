@@ -1,4 +1,4 @@
-/* harness.h: the benchmark harness `nzk_bench` (issue 7), internal API.
+/* harness.h: the benchmark harness `nzk_bench`, internal API.
  *
  * `nzk_bench run` runs every benchmark driver listed in bench/suite.txt at
  * one size (smallest or full), gives each the environment variable

@@ -1,5 +1,5 @@
 /* harness_main.c: entry point of `nzk_bench`, the benchmark harness and
- * nightly report generator (issue 7); dispatches to `run` or `report`. */
+ * nightly report generator; dispatches to `run` or `report`. */
 #include "harness.h"
 
 #include <string.h>

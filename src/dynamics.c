@@ -309,7 +309,7 @@ int nzk_closed_loss(const nzk_closed *cf, double eta, double t, nzk_evolve_mode 
   return 0;
 }
 
-/* Added for nzk reproduce (issue 6): the loss at every step 0..steps at
+/* For nzk reproduce: the loss at every step 0..steps at
  * O(n) per step, by carrying w_k = b_k^2 (1 - c lambda_k)^(2t) forward
  * instead of one pow per mode and step.  Agrees with nzk_closed_loss to
  * rounding (checked in verify/test_zo_exact.c). */

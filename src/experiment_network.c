@@ -10,7 +10,7 @@
  *    layers, both parametrisations, FO and the plain and shared schemes,
  *    through nzk_width_sweep (network.h); the function gap and kernel drift
  *    at the end, their log-log slopes against width, and the figure.  The
- *    T4 checks with their negative controls live in verify/ (issue 4);
+ *    T4 checks with their negative controls live in verify/ (test_t4_*.c);
  *    here the measurements are reported.
  * Limitation: one seed per width (the 1024-wide networks take most of the
  * full run), so the slopes' standard errors come from the scatter across

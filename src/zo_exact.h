@@ -1,7 +1,7 @@
 /* zo_exact.h: parameter-space ZO training of a model linear in theta,
  * f = J theta, with isotropic Gaussian directions z ~ N(0, sigma^2 I_p),
  * run in function space by drawing each step from the exact law of what
- * the step depends on (DESIGN.md sections 2 and 5; issue 6, performance).
+ * the step depends on (DESIGN.md sections 2 and 5).
  *
  * Why it is exact.  Under the squared loss the central difference along u
  * is d_u = u.g / n with g = J^T r (no finite-difference error for a

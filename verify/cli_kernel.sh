@@ -1,7 +1,7 @@
 #!/bin/bash
 # cli_kernel.sh: `nzk kernel` end to end.  The happy paths write the files
 # README promises, with a verdict and the numbers it rests on; every bad
-# input of issue 2 (unknown or missing option, negative scale, nu out of
+# input (unknown or missing option, negative scale, nu out of
 # range, non-numeric CSV cell, mismatched dimension) gets exactly one error
 # line, exit status 2, and leaves no output behind.
 # Usage: bash cli_kernel.sh path/to/nzk

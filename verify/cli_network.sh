@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cli_network.sh: `nzk network` (issue 4), happy paths and error paths.
+# cli_network.sh: `nzk network`, happy paths and error paths.
 #
 #  - a small full-vs-linearized run writes trajectory.csv (one row per
 #    record step), f_<method>_<model>.csv, kernel_<method>_start/end.csv and

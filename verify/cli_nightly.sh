@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cli_nightly.sh: the nightly report (issue 7) at its smallest size.
+# cli_nightly.sh: the nightly report at its smallest size.
 #
 # Runs scripts/nightly twice into a temporary root, without building and
 # without ctest (this test runs inside ctest) or reproduce, and checks that

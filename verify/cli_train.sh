@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cli_train.sh: `nzk train` (issue 3), happy path and every error path.
+# cli_train.sh: `nzk train`, happy path and every error path.
 #
 #  - the paper's linear setting at a small size writes loss.csv (one row
 #    per step), f_<method>.csv (one row per example, a column per record
