@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 int nzk_path_join(char *buf, size_t len, const char *dir, const char *name)
@@ -110,7 +111,9 @@ static long parse_csv_line(char *line, double *vals, size_t cap, size_t *bad_col
     double v = strtod(s, &end);
     char *after = end;
     while (*after == ' ' || *after == '\t' || *after == '\r') after++;
-    if (end == s || (*after != ',' && *after != '\0' && *after != '\n') || !isfinite(v)) {
+    int hex = 0; /* strtod reads C99 hex floats ("0x10"); a data file means decimal */
+    for (const char *q = s; q < end; q++) hex |= *q == 'x' || *q == 'X';
+    if (end == s || hex || (*after != ',' && *after != '\0' && *after != '\n') || !isfinite(v)) {
       *bad_col = count + 1;
       return -1;
     }
@@ -120,6 +123,29 @@ static long parse_csv_line(char *line, double *vals, size_t cap, size_t *bad_col
     s = after + 1;
   }
   return (long)count;
+}
+
+/* A header is a first line whose every cell is a name: it starts with a
+ * letter, '_' or '"' and is not one of strtod's words for non-finite
+ * values (nan, inf, infinity).  A first line with a numeric or empty cell
+ * is data, and a bad cell in it is an error, never a silently dropped row. */
+static int is_header_line(const char *line)
+{
+  const char *s = line;
+  for (;;) {
+    while (*s == ' ' || *s == '\t') s++;
+    const char *cell = s;
+    while (*s && *s != ',' && *s != '\n' && *s != '\r') s++;
+    const char *end = s;
+    while (end > cell && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    size_t len = (size_t)(end - cell);
+    if (len == 0 || !(isalpha((unsigned char)*cell) || *cell == '_' || *cell == '"')) return 0;
+    if ((len == 3 && (!strncasecmp(cell, "nan", 3) || !strncasecmp(cell, "inf", 3))) ||
+        (len == 8 && !strncasecmp(cell, "infinity", 8)))
+      return 0;
+    if (*s != ',') return 1;
+    s++;
+  }
 }
 
 int nzk_csv_read_matrix(const char *path, gsl_matrix **M)
@@ -162,7 +188,7 @@ int nzk_csv_read_matrix(const char *path, gsl_matrix **M)
     }
     size_t bad_col = 0;
     long k = parse_csv_line(line, vals + rows * need, need, &bad_col);
-    if (k < 0 && rows == 0 && lineno == 1) continue; /* header line */
+    if (k < 0 && rows == 0 && lineno == 1 && is_header_line(line)) continue;
     if (k < 0) {
       status = NZK_FAIL(GSL_EFAILED, "%s:%zu:%zu: cell is not a finite number", path, lineno,
                         bad_col);

@@ -32,8 +32,9 @@ int nzk_path_join(char *buf, size_t len, const char *dir, const char *name);
  * separated, no newline); values with 17 significant digits. */
 int nzk_csv_write_matrix(const char *path, const char *header, const gsl_matrix *M);
 
-/* Read a numeric CSV matrix.  A first line that does not parse as numbers
- * is taken as a header and skipped.  Every row must have the same number
+/* Read a numeric CSV matrix of decimal numbers.  A first line whose cells
+ * are all names (none empty, none starting like a number) is a header and
+ * is skipped; any other bad cell, in any row, is an error.  Every row must have the same number
  * of cells; empty lines at the end are ignored.  *M is allocated.
  * GSL_EFAILED with "file:line:column: reason" on any bad cell. */
 int nzk_csv_read_matrix(const char *path, gsl_matrix **M);
