@@ -310,8 +310,9 @@ static json_t *report_build(const report_opts *o, json_t *bench, int *n_reg)
   json_object_set_new(rep, "rule",
                       json_pack("{s:f,s:f,s:s}", "floor_rel", o->floor_rel, "drift_factor",
                                 o->drift_factor, "text",
-                                "ratio worse by more than max(floor, summed min-max ranges "
-                                "/ previous median, drift_factor x run-to-run drift)"));
+                                "log ratio worse by more than max(log(1 + floor), summed "
+                                "log(max/min) ranges, drift_factor x run-to-run |log| "
+                                "drift)"));
   json_object_set(rep, "bench", bench);
   json_object_set_new(rep, "steps", steps_load(o->steps));
   json_object_set_new(rep, "previous", previous_info(prev));

@@ -163,12 +163,13 @@ static void section_comparison(const page *pg, const json_t *rep)
   heading(pg, 2, "Ratios (checked for regressions)");
   const json_t *rule = json_object_get(rep, "rule");
   snprintf(buf, sizeof buf,
-           "A ratio regresses when it is worse than in the previous run by more than the "
-           "threshold max(%.0f %%, ranges, %g x drift): ranges = (previous max - min + "
-           "tonight's max - min) / previous median, so the two runs' min-max ranges are "
-           "disjoint with margin; drift = median relative change of the figure from run to "
-           "run over the earlier reports (0 until 3 exist). Figures are median [min, max] "
-           "over repeats; change is signed, positive = better.",
+           "A ratio regresses when, on the log scale, it is worse than in the previous run "
+           "by more than max(log(1 + %.0f %%), ranges, %g x drift): ranges = log(max/min) "
+           "of the previous run plus that of tonight, so the two runs' min-max ranges are "
+           "disjoint with margin; drift = median |log change| of the figure from run to "
+           "run over the earlier reports (0 until 3 exist). Change, drift and threshold "
+           "are shown as exp(.) - 1. Figures are median [min, max] over repeats; change "
+           "is signed, positive = better.",
            100.0 * harness_num(rule, "floor_rel"), harness_num(rule, "drift_factor"));
   para(pg, buf);
   comparison_table(pg, json_object_get(rep, "comparison"), 1);
