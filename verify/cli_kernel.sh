@@ -102,6 +102,21 @@ for scheme in plain shared; do
     '[ $rc -eq 0 ] && has "$TMP/smin/result.json" verdict \"pass'
 done
 
+# Seeds: NZK_SEED outside [0, 2^63-1] is ignored with one warning line; the
+# largest seed is stored as a JSON integer and --seed accepts it back.
+for bad_seed in -1 18446744073709551615 12x; do
+  NZK_SEED=$bad_seed "$NZK" kernel --n 5 --d 3 --out "$TMP/sd" >/dev/null 2>"$TMP/stderr"
+  rc=$?
+  check "NZK_SEED=$bad_seed: one warning, default seed 1 recorded (rc=$rc)" \
+    '[ $rc -eq 0 ] && [ "$(lines "$TMP/stderr")" -eq 1 ] && grep -q "NZK_SEED" "$TMP/stderr" &&
+     has "$TMP/sd/result.json" seed "1,"'
+done
+NZK_SEED=9223372036854775807 "$NZK" kernel --n 5 --d 3 --out "$TMP/sd" >/dev/null 2>&1
+seed=$(grep -o '"seed": [0-9-]*' "$TMP/sd/result.json" | awk '{print $2}')
+"$NZK" kernel --n 5 --d 3 --seed "$seed" --out "$TMP/sd2" >/dev/null 2>&1
+check "NZK_SEED=2^63-1 is recorded as $seed and --seed repeats the run from it" \
+  '[ "$seed" = 9223372036854775807 ] && cmp -s "$TMP/sd/estimate.csv" "$TMP/sd2/estimate.csv"'
+
 "$NZK" kernel --help >"$TMP/help" 2>&1
 check "--help exits 0 and lists --features" '[ $? -eq 0 ] && grep -q -- "--features" "$TMP/help"'
 
@@ -140,6 +155,7 @@ expect_error "one draw"                 --out "$TMP/err" --draws 1
 expect_error "negative draws"           --out "$TMP/err" --draws -5
 expect_error "2^64 - 1 draws"           --out "$TMP/err" --draws 18446744073709551615
 expect_error "draws above 10^9"         --out "$TMP/err" --draws 1000000001
+expect_error "--seed 2^63 (not a JSON integer)" --out "$TMP/err" --seed 9223372036854775808
 expect_error "--perturb -1 (formula x 0)" --out "$TMP/err" --perturb -1
 expect_error "--perturb below -1"       --out "$TMP/err" --perturb -3
 expect_error "zero batch"               --out "$TMP/err" --batch 0

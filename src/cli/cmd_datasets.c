@@ -76,7 +76,7 @@ static int parse_args(int argc, char **argv, ds_args *a)
     } else if ((v = opt_value(argc, argv, &i, "--resolution"))) {
       if (!*v || cli_parse_size(CMD, "resolution", v, &a->resolution)) return 1;
     } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
-      if (!*v || cli_parse_u64(CMD, "seed", v, &a->seed)) return 1;
+      if (!*v || cli_parse_seed(CMD, v, &a->seed)) return 1;
     } else {
       cli_usage_error(CMD, "unknown option '%s'", argv[i]);
       return 1;

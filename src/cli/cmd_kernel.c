@@ -89,7 +89,7 @@ static int set_option(kernel_opts *o, int c, const char *v)
   case 'f': o->features = v; return 0;
   case 'S': return cli_parse_size(CMD, "draws", v, &o->draws);
   case 'B': return cli_parse_size(CMD, "batch", v, &o->batch);
-  case 's': return cli_parse_u64(CMD, "seed", v, &o->seed);
+  case 's': return cli_parse_seed(CMD, v, &o->seed);
   case 'a': return cli_parse_double(CMD, "alpha", v, &o->alpha);
   case 'p': return cli_parse_double(CMD, "perturb", v, &o->perturb);
   case 'm': o->have_mean = 1; return cli_parse_double(CMD, "mean", v, &o->mean);

@@ -149,7 +149,7 @@ static int parse_valued(int argc, char **argv, int *i, net_args *a, int *bad)
     else if (opts[k].kind == 's') *(const char **)dst = v;
     else if (opts[k].kind == 'd') *bad = cli_parse_double(CMD, opts[k].name, v, (double *)dst);
     else if (opts[k].kind == 'z') *bad = cli_parse_size(CMD, opts[k].name, v, (size_t *)dst);
-    else *bad = cli_parse_u64(CMD, opts[k].name, v, (uint64_t *)dst);
+    else *bad = cli_parse_seed(CMD, v, (uint64_t *)dst); /* the only u64: --seed */
     return 1;
   }
   return 0;

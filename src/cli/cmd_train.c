@@ -135,7 +135,7 @@ static int parse_numeric(int argc, char **argv, int *i, train_args *a, int *bad)
     else if (num_opts[k].kind == 'z')
       *bad = cli_parse_size(CMD, num_opts[k].name, v, (size_t *)dst);
     else
-      *bad = cli_parse_u64(CMD, num_opts[k].name, v, (uint64_t *)dst);
+      *bad = cli_parse_seed(CMD, v, (uint64_t *)dst); /* the only u64: --seed */
     return 1;
   }
   return 0;
