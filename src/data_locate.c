@@ -141,6 +141,7 @@ static void search_places(size_t id, const char *data_dir, nzk_data_search *res)
 static int locate(const char *name, const char *data_dir, nzk_data_search *res, char *path,
                   size_t path_len, int quiet)
 {
+  static char warned[sizeof dataset_table / sizeof dataset_table[0]];
   const nzk_dataset_info *info = nzk_dataset_find(name);
   if (!info) {
     memset(res, 0, sizeof *res);
@@ -153,9 +154,13 @@ static int locate(const char *name, const char *data_dir, nzk_data_search *res, 
     if (holds_dataset(res->place[k], &layouts[id], res->direct[k])) {
       res->found = (int)k;
       snprintf(path, path_len, "%s", res->place[k]);
-      if (!quiet && data_dir && *data_dir && strcmp(res->origin[k], "--data") != 0)
+      if (!quiet && data_dir && *data_dir && strcmp(res->origin[k], "--data") != 0 &&
+          !warned[id]) {
+        /* once per data set and process: a run locates a set several times */
+        warned[id] = 1;
         nzk_log(NZK_LOG_WARN, "%s is not under --data %s; using %s", name, data_dir,
                 res->place[k]);
+      }
       return 0;
     }
 

@@ -113,7 +113,9 @@ const char *nzk_eta_policy_name(nzk_eta_policy policy);
 /* *eta_out = the step size of `method` under `policy` from the base eta.
  * z is the direction law (length p; ignored for FO); the pair scheme's
  * second law is taken to be z's.  GSL_EINVAL if "matched" is asked for a
- * direction law that is not zero-mean i.i.d., or eta is not positive. */
+ * direction law that is not zero-mean i.i.d., or eta is not positive;
+ * GSL_EDOM if the law lacks the moment the method's step needs (the 2nd
+ * for plain, eta / E z^2; the 4th for pair and shared, eta / D). */
 int nzk_method_eta(nzk_method method, nzk_eta_policy policy, double eta, const nzk_dir *z,
                    double *eta_out);
 

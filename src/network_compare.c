@@ -35,10 +35,17 @@ int nzk_method_eta(nzk_method method, nzk_eta_policy policy, double eta, const n
   double a2, a4;
   if (!law || law->mean != 0)
     return NZK_FAIL(GSL_EINVAL, "matched step sizes need zero-mean i.i.d. directions");
-  if (nzk_law_raw_moment(law, 2, &a2) || nzk_law_raw_moment(law, 4, &a4))
-    return NZK_FAIL(GSL_EDOM, "matched step sizes need the 4th moment of the direction entries");
+  if (nzk_law_raw_moment(law, 2, &a2))
+    return NZK_FAIL(GSL_EDOM, "matched step sizes need the 2nd moment of the direction entries");
+  if (method == NZK_METHOD_PLAIN) { /* eta / E z^2: the 2nd moment suffices */
+    *eta_out = eta / a2;
+    return 0;
+  }
+  if (nzk_law_raw_moment(law, 4, &a4))
+    return NZK_FAIL(GSL_EDOM, "matched step sizes of %s need the 4th moment of the direction "
+                    "entries", nzk_method_name(method));
   const double p = (double)nzk_dir_dim(z), D = (p - 1) * a2 * a2 + a4;
-  *eta_out = method == NZK_METHOD_PLAIN ? eta / a2 : eta / D;
+  *eta_out = eta / D;
   return 0;
 }
 

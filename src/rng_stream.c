@@ -2,6 +2,7 @@
 #include "rng_stream.h"
 #include "nzk_error.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 /* SplitMix64 finaliser (Steele, Lea and Flood, OOPSLA 2014). */
@@ -48,9 +49,11 @@ uint64_t nzk_stream_default_seed(uint64_t fallback)
   if (!env || !*env) return fallback;
 
   char *end;
+  errno = 0;
   unsigned long long v = strtoull(env, &end, 10);
-  if (*end) {
-    nzk_log(NZK_LOG_WARN, "NZK_SEED=%s is not an integer; using seed %llu", env,
+  /* strtoull accepts a sign and wraps "-1" to 2^64 - 1: digits only */
+  if (*env < '0' || *env > '9' || *end || errno == ERANGE || v > (unsigned long long)NZK_SEED_MAX) {
+    nzk_log(NZK_LOG_WARN, "NZK_SEED=%s is not an integer in [0, 2^63-1]; using seed %llu", env,
             (unsigned long long)fallback);
     return fallback;
   }

@@ -29,8 +29,16 @@ gsl_rng *nzk_stream_alloc_type(const gsl_rng_type *T, uint64_t seed, uint64_t ch
 /* Reposition an existing generator at the start of chunk `chunk`. */
 void nzk_stream_reset(gsl_rng *r, uint64_t seed, uint64_t chunk);
 
+/* Largest seed a program accepts (--seed or NZK_SEED): 2^63 - 1, so that
+ * every seed is stored losslessly as a JSON integer (int64) in the result
+ * files and a run can be repeated from its record. */
+#define NZK_SEED_MAX INT64_MAX
+
 /* The seed a program should use: NZK_SEED from the environment if set (and
- * logged once on stderr, as GSL does for GSL_RNG_SEED), else `fallback`. */
+ * logged once on stderr, as GSL does for GSL_RNG_SEED), else `fallback`.
+ * NZK_SEED must be a decimal integer in [0, NZK_SEED_MAX]; anything else
+ * (a sign, a negative or larger value, trailing text) is ignored with one
+ * warning line on stderr and `fallback` is used. */
 uint64_t nzk_stream_default_seed(uint64_t fallback);
 
 /* --- light streams, re-keyed at every step ---------------------------------

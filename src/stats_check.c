@@ -196,6 +196,13 @@ int nzk_check_kernel(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z,
   if (!(alpha > 0 && alpha < 1))
     return NZK_FAIL(GSL_EINVAL, "check: alpha must lie in (0, 1), got %g", alpha);
   int decided = nzk_check_kernel_moments(scheme, z, zeta, res);
+  if (!decided && n_draws < NZK_CHECK_MIN_DRAWS) {
+    char reason[sizeof res->reason];
+    snprintf(reason, sizeof reason, "too few draws for the normal approximation (S = %zu < "
+             "S_min = %d)", n_draws, NZK_CHECK_MIN_DRAWS);
+    nzk_check_set_verdict(res, NZK_VERDICT_NOT_TESTABLE, reason);
+    decided = 1;
+  }
   int status = nzk_kernel_mc(scheme, J, z, zeta, n_draws, batch, seed, est, se);
   if (status) return status;
   if (decided) {

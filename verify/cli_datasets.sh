@@ -117,5 +117,28 @@ bad "bad --prep" "must be 'opencv' or 'exact'" $(load mnist "$TMP/d") --prep cub
 bad "--per-class 0" "images per class must be 1..1000000" $(load mnist "$TMP/d") --per-class 0
 bad "--per-class not a number" "--per-class expects a non-negative integer" $(load mnist "$TMP/d") --per-class x
 
+bad "--out prefix ending in /" "is a folder" $(load mnist "$TMP/d" | sed 's|/p$|/|')
+bad "--out prefix ending in /." "is a folder" --load mnist --data "$TMP/d" --out "$TMP/out/."
+
+# A failed --load removes the previous PREFIX.csv / .json (they would look
+# like this run's result).
+"$NZK" datasets --load mnist --data "$TMP/d" --per-class 2 --resolution 2 --out "$TMP/s/p" \
+  2>/dev/null && [ -s "$TMP/s/p.csv" ] && [ -s "$TMP/s/p.json" ]
+check $? "stale test: a first --load writes p.csv and p.json"
+"$NZK" datasets --load mnist --data "$TMP/b3" --out "$TMP/s/p" 2>/dev/null
+rc=$?
+[ "$rc" = 2 ] && [ ! -e "$TMP/s/p.csv" ] && [ ! -e "$TMP/s/p.json" ]
+check $? "a failed --load into the same prefix exits 2 and leaves neither file (exit $rc)"
+
+# The fallback warning (set not under --data, found elsewhere): once.
+mkdir -p "$TMP/empty"
+NZK_DATA="$TMP/d" "$NZK" datasets --load mnist --data "$TMP/empty" --per-class 2 \
+  --resolution 2 --out "$TMP/fb/p" >/dev/null 2>"$TMP/err"
+n=$(grep -c "mnist is not under --data" "$TMP/err")
+check $(( n != 1 )) "--data fallback warning printed once ($n times)"
+NZK_DATA="$TMP/d" "$NZK" datasets --data "$TMP/empty" >/dev/null 2>"$TMP/err"
+n=$(grep -c "^nzk: warning: mnist is not under --data" "$TMP/err")
+check $(( n != 1 )) "listing: the mnist fallback warning printed once ($n times)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

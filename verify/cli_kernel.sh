@@ -83,6 +83,40 @@ check "shared t(nu=6): not testable, formula written, no se.csv" \
 "$NZK" kernel --scheme plain --law t:nu=3 --n 10 --d 4 --out "$TMP/nt2" >/dev/null 2>&1
 check "plain t(nu=3): not testable" 'has "$TMP/nt2/result.json" verdict \"not.testable'
 
+# Below S_min = 1000 draws the z-test's normal approximation is not valid
+# (true formulas were rejected for 2 of 40 seeds at S = 100, 8 of 40 at
+# S = 20): the verdict is "not testable", even for a wrong formula; at
+# S_min the test runs and the true formula passes.
+for S in 20 100 999; do
+  "$NZK" kernel --draws $S --perturb 0.5 --out "$TMP/small" >"$TMP/stdout" 2>&1
+  rc=$?
+  check "S = $S: not testable, too few draws (rc=$rc)" \
+    '[ $rc -eq 0 ] && has "$TMP/small/result.json" verdict \"not.testable &&
+     grep -q "too few draws for the normal approximation" "$TMP/small/result.json" &&
+     grep -q "S_min = 1000" "$TMP/stdout"'
+done
+for scheme in plain shared; do
+  "$NZK" kernel --draws 1000 --scheme $scheme --out "$TMP/smin" >/dev/null 2>&1
+  rc=$?
+  check "S = S_min, $scheme: the z-test runs and passes (rc=$rc)" \
+    '[ $rc -eq 0 ] && has "$TMP/smin/result.json" verdict \"pass'
+done
+
+# Seeds: NZK_SEED outside [0, 2^63-1] is ignored with one warning line; the
+# largest seed is stored as a JSON integer and --seed accepts it back.
+for bad_seed in -1 18446744073709551615 12x; do
+  NZK_SEED=$bad_seed "$NZK" kernel --n 5 --d 3 --out "$TMP/sd" >/dev/null 2>"$TMP/stderr"
+  rc=$?
+  check "NZK_SEED=$bad_seed: one warning, default seed 1 recorded (rc=$rc)" \
+    '[ $rc -eq 0 ] && [ "$(lines "$TMP/stderr")" -eq 1 ] && grep -q "NZK_SEED" "$TMP/stderr" &&
+     has "$TMP/sd/result.json" seed "1,"'
+done
+NZK_SEED=9223372036854775807 "$NZK" kernel --n 5 --d 3 --out "$TMP/sd" >/dev/null 2>&1
+seed=$(grep -o '"seed": [0-9-]*' "$TMP/sd/result.json" | awk '{print $2}')
+"$NZK" kernel --n 5 --d 3 --seed "$seed" --out "$TMP/sd2" >/dev/null 2>&1
+check "NZK_SEED=2^63-1 is recorded as $seed and --seed repeats the run from it" \
+  '[ "$seed" = 9223372036854775807 ] && cmp -s "$TMP/sd/estimate.csv" "$TMP/sd2/estimate.csv"'
+
 "$NZK" kernel --help >"$TMP/help" 2>&1
 check "--help exits 0 and lists --features" '[ $? -eq 0 ] && grep -q -- "--features" "$TMP/help"'
 
@@ -119,6 +153,11 @@ expect_error "non-numeric law value"    --out "$TMP/err" --law laplace:scale=big
 expect_error "non-numeric --mean"       --out "$TMP/err" --mean abc
 expect_error "one draw"                 --out "$TMP/err" --draws 1
 expect_error "negative draws"           --out "$TMP/err" --draws -5
+expect_error "2^64 - 1 draws"           --out "$TMP/err" --draws 18446744073709551615
+expect_error "draws above 10^9"         --out "$TMP/err" --draws 1000000001
+expect_error "--seed 2^63 (not a JSON integer)" --out "$TMP/err" --seed 9223372036854775808
+expect_error "--perturb -1 (formula x 0)" --out "$TMP/err" --perturb -1
+expect_error "--perturb below -1"       --out "$TMP/err" --perturb -3
 expect_error "zero batch"               --out "$TMP/err" --batch 0
 expect_error "alpha out of (0, 1)"      --out "$TMP/err" --alpha 1.5
 expect_error "non-numeric --perturb"    --out "$TMP/err" --perturb 1%

@@ -61,6 +61,21 @@ check "f_fo_full.csv columns are the record steps" $?
 check "kernel_fo_start.csv is 30 x 30" $?
 grep -q '"network": "2-16-16-1 tanh ntk"' "$O/summary.json" && grep -q '"p": 337' "$O/summary.json"
 check "summary.json names the network and p = 337" $?
+[ "$(wc -l <"$T/out")" -eq 1 ] && grep -q "^T4, network 2-16-16-1 tanh ntk" "$T/out" &&
+  grep -q "Results in $O/" "$T/out"
+check "success prints a one-paragraph summary ($(head -c 80 "$T/out"))" $?
+
+# a rerun into the same folder with fewer methods leaves no stale file
+"$NZK" network --out "$O" --widths 2,16,16,1 --n 30 --steps 20 --methods fo >/dev/null 2>&1
+check "rerun with one method exits 0" $?
+[ -z "$(ls "$O" | grep -e plain -e shared)" ] && [ -s "$O/f_fo_full.csv" ]
+check "rerun removed the previous run's plain and shared files ($(ls "$O" | tr '\n' ' '))" $?
+
+# plain's matched step eta / E z^2 needs only the 2nd moment: t(3) is fine
+"$NZK" network --out "$T/t3" --widths 2,8,1 --n 20 --steps 20 --methods fo,plain \
+  --law t:nu=3 >/dev/null 2>"$T/err"
+rc=$?
+check "fo,plain under t(3) directions trains (rc $rc: $(head -1 "$T/err"))" "$rc"
 
 # --- the FFN synthetic preset, reduced --------------------------------------
 O="$T/ffn"
@@ -97,6 +112,10 @@ done
 check "sweep.csv: 3 widths x 2 seeds x 4 methods rows (got $(wc -l <"$O/sweep.csv") lines)" $?
 [ "$(head -1 "$O/drift_ntk.csv")" = "width,fo,plain,pair,shared" ]
 check "drift_ntk.csv: width, then one column per method" $?
+! grep -qi nan "$O"/*.csv
+check "no NaN in any sweep CSV" $?
+[ "$(wc -l <"$T/out")" -eq 1 ] && grep -q "^T4 width sweep: 24 runs" "$T/out"
+check "sweep prints a one-paragraph summary ($(head -c 60 "$T/out"))" $?
 
 # --- errors: one line on stderr, exit 2, nothing written ---------------------
 printf 'y,a,b\n1,0.5,0.2\n2,0.1,0.3\n3,0.7,0.9\n' >"$T/data.csv"
@@ -120,11 +139,25 @@ expect_usage "unknown method" --methods fo,adam
 expect_usage "negative eta" --eta -1
 expect_usage "zero sweep width" --sweep-width --sweep-widths 16,0
 expect_usage "unknown option" --bogus
+expect_usage "--sweep-widths without --sweep-width" --sweep-widths 4,8
+expect_usage "--depth without --sweep-width" --depth 3
+expect_usage "--seeds without --sweep-width" --seeds 2
+expect_usage "a sweep over one width" --sweep-width --sweep-widths 4
+expect_usage "a sweep over one width repeated" --sweep-width --sweep-widths 4,4
+expect_usage "shared with t(3) directions (no 4th moment)" --methods fo,shared --law t:nu=3
+expect_usage "matched step sizes with mean-shifted directions" --methods plain \
+  --law normal:mean=0.5
 expect_usage "missing value" --steps
 rm -rf "$T/bad"
 "$NZK" network --widths 2,4,1 >"$T/out" 2>"$T/err"
 [ $? -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ]
 check "missing --out: exit 2, one line" $?
+
+: >"$T/afile"
+"$NZK" network --out "$T/afile/sub" --widths 2,4,1 --steps 5 >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ]
+check "unwritable --out (under a file): exit 1 like every command, one line (rc $rc)" $?
 
 O="$T/csvrun"
 "$NZK" network --out "$O" --csv "$T/data.csv" --widths 2,4,1 --steps 20 >"$T/out" 2>"$T/err"

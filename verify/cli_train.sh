@@ -93,7 +93,7 @@ usage_case() { # usage_case DESCRIPTION ARGS...
   check "$what: exit 2 (got $rc)" $((rc != 2))
   [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^nzk train: error: " "$T/err"
   check "$what: one error line ($(head -c 120 "$T/err"))" $?
-  [ ! -e "$T/bad/summary.json" ] && [ ! -e "$T/bad/loss.csv" ]
+  [ -z "$(ls -A "$T/bad" 2>/dev/null)" ]
   check "$what: nothing written" $?
 }
 printf 'y,x\n1,2\n3,abc\n' >"$T/badcell.csv"
@@ -112,6 +112,22 @@ usage_case "--target-col out of range" --out "$T/bad" --csv "$T/d.csv" --target-
 usage_case "--runs 0" --out "$T/bad" --runs 0
 usage_case "negative noise" --out "$T/bad" --noise -1
 usage_case "non-positive --eta" --out "$T/bad" --eta 0
+usage_case "repeated method" --out "$T/bad" --methods fo,fo
+usage_case "empty method item" --out "$T/bad" --methods ,fo
+usage_case "trailing comma in --methods" --out "$T/bad" --methods fo,
+usage_case "--zeta-law without the pair scheme" --out "$T/bad" --scheme shared --zeta-law laplace
+usage_case "--csv with a mismatched --n" --out "$T/bad" --csv "$T/d.csv" --feature-from 2 --n 5
+usage_case "--csv with a mismatched --d" --out "$T/bad" --csv "$T/d.csv" --feature-from 2 --d 7
+usage_case "--steps above 2^32" --out "$T/bad" --steps 5000000000
+grep -q "2^32" "$T/err"
+check "--steps above the limit names the 2^32 limit ($(head -c 100 "$T/err"))" $?
+
+# --- a rerun into the same folder with fewer methods leaves no stale file ----
+"$NZK" train --out "$T/rerun" --steps 20 --runs 2 --methods fo,zo,kgd >/dev/null 2>&1 &&
+  "$NZK" train --out "$T/rerun" --steps 20 --methods fo >/dev/null 2>&1
+check "rerun with fewer methods exits 0" $?
+[ "$(cd "$T/rerun" && ls | tr '\n' ' ')" = "f_fo.csv loss.csv summary.json " ]
+check "rerun leaves only its own files ($(cd "$T/rerun" && ls | tr '\n' ' '))" $?
 
 # --- divergence: step named, exit 1, no files ----------------------------------
 diverge_case() { # diverge_case METHOD ETA

@@ -32,6 +32,9 @@ int cli_library_error(const char *cmd, int exit_code);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out);
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+/* --seed: an integer in [0, NZK_SEED_MAX] (rng_stream.h), so that every
+ * result file can store it as a JSON integer without loss. */
+int cli_parse_seed(const char *cmd, const char *s, uint64_t *out);
 
 /* Subcommands (one file each, src/cli/cmd_<name>.c). */
 int cmd_kernel(int argc, char **argv);

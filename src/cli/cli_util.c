@@ -1,6 +1,7 @@
 /* cli_util.c: option parsing and error lines shared by the subcommands. */
 #include "cli.h"
 #include "nzk_error.h"
+#include "rng_stream.h"
 
 #include <errno.h>
 #include <math.h>
@@ -61,5 +62,18 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t *out)
   uint64_t v;
   if (cli_parse_u64(cmd, opt, s, &v)) return 1;
   *out = (size_t)v;
+  return 0;
+}
+
+int cli_parse_seed(const char *cmd, const char *s, uint64_t *out)
+{
+  uint64_t v;
+  if (cli_parse_u64(cmd, "seed", s, &v)) return 1;
+  if (v > (uint64_t)NZK_SEED_MAX) {
+    cli_usage_error(cmd, "--seed must lie in [0, 2^63-1] (stored as a JSON integer), got '%s'",
+                    s);
+    return 1;
+  }
+  *out = v;
   return 0;
 }

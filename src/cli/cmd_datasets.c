@@ -76,7 +76,7 @@ static int parse_args(int argc, char **argv, ds_args *a)
     } else if ((v = opt_value(argc, argv, &i, "--resolution"))) {
       if (!*v || cli_parse_size(CMD, "resolution", v, &a->resolution)) return 1;
     } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
-      if (!*v || cli_parse_u64(CMD, "seed", v, &a->seed)) return 1;
+      if (!*v || cli_parse_seed(CMD, v, &a->seed)) return 1;
     } else {
       cli_usage_error(CMD, "unknown option '%s'", argv[i]);
       return 1;
@@ -85,6 +85,10 @@ static int parse_args(int argc, char **argv, ds_args *a)
   }
   if (a->load && !a->out) return cli_usage_error(CMD, "--load needs --out PREFIX"), 1;
   if (!a->load && a->out) return cli_usage_error(CMD, "--out is only used with --load"), 1;
+  size_t len = a->out ? strlen(a->out) : 0;
+  if (len && (a->out[len - 1] == '/' || strcmp(a->out + len - 1, ".") == 0))
+    return cli_usage_error(CMD, "--out '%s' is a folder: give a file prefix such as DIR/pair "
+                           "(writes DIR/pair.csv and DIR/pair.json)", a->out), 1;
   return 0;
 }
 
@@ -224,6 +228,17 @@ done:
   return rc;
 }
 
+/* Remove PREFIX.json and PREFIX.csv (json first: it describes the csv). */
+static void remove_pair_files(const char *prefix)
+{
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s.json", prefix) < (int)sizeof path) remove(path);
+  if (snprintf(path, sizeof path, "%s.csv", prefix) < (int)sizeof path) remove(path);
+}
+
+/* A previous run's PREFIX.csv / .json are removed before anything else, so
+ * a failed load never leaves them looking like this run's result; a failed
+ * write removes what it wrote. */
 static int load(const ds_args *a)
 {
   nzk_pair_opts o;
@@ -238,6 +253,7 @@ static int load(const ds_args *a)
     }
     *cls_b++ = '\0';
   }
+  remove_pair_files(a->out);
   o.data_dir = a->data_dir;
   o.split = a->split;
   o.per_class = a->per_class;
@@ -254,7 +270,12 @@ static int load(const ds_args *a)
     fprintf(stderr, "nzk %s: %zu images of %s '%s' vs '%s' from %s -> %s.csv, %s.json\n", CMD,
             p.n, p.dataset, p.class_name[0], p.class_name[1], p.location, a->out, a->out);
   nzk_pair_free(&p);
-  return rc ? cli_library_error(CMD, NZK_EXIT_FAIL) : NZK_EXIT_OK;
+  if (rc) {
+    cli_library_error(CMD, NZK_EXIT_FAIL);
+    remove_pair_files(a->out);
+    return NZK_EXIT_FAIL;
+  }
+  return NZK_EXIT_OK;
 }
 
 int cmd_datasets(int argc, char **argv)

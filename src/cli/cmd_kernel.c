@@ -30,6 +30,9 @@
 /* Guards against a typo allocating the machine away: n x n matrices. */
 #define MAX_N 5000
 #define MAX_P 10000000
+/* ... and a typo in --draws running for days (10^9 draws of n = 100,
+ * p = 50 take hours). */
+#define MAX_DRAWS 1000000000
 
 /* The synthetic features use their own stream, far from the draw chunks. */
 #define FEATURE_CHUNK UINT64_C(0xfeed000000000000)
@@ -63,12 +66,14 @@ static void usage(FILE *out)
     "  --mean M         mean shift of every entry (overrides the law's mean=)\n"
     "  --zeta SPEC      law of the second direction, pair scheme only\n"
     "                   (default: the law of z)\n"
-    "  --draws S        Monte Carlo draws, at least 2 (default 10000)\n"
+    "  --draws S        Monte Carlo draws, 2 to 10^9 (default 10000); below\n"
+    "                   1000 the verdict is \"not testable\" (too few draws for\n"
+    "                   the normal approximation of the z-test)\n"
     "  --batch B        draws per BLAS batch and random-stream chunk (default 256)\n"
     "  --seed N         seed of the features and the draws (default 1, or NZK_SEED)\n"
     "  --alpha A        family-wise level in (0, 1) (default 1e-4)\n"
-    "  --perturb F      negative control: test against (1 + F) x formula, which\n"
-    "                   must be rejected once S is large enough (default 0)\n"
+    "  --perturb F      negative control (F > -1): test against (1 + F) x formula,\n"
+    "                   which must be rejected once S is large enough (default 0)\n"
     "output:\n"
     "  --out DIR        folder for estimate.csv, formula.csv, se.csv, result.json\n\n"
     "Exit status: 0 when the verdict is pass, undefined or not testable; 1 when it\n"
@@ -84,7 +89,7 @@ static int set_option(kernel_opts *o, int c, const char *v)
   case 'f': o->features = v; return 0;
   case 'S': return cli_parse_size(CMD, "draws", v, &o->draws);
   case 'B': return cli_parse_size(CMD, "batch", v, &o->batch);
-  case 's': return cli_parse_u64(CMD, "seed", v, &o->seed);
+  case 's': return cli_parse_seed(CMD, v, &o->seed);
   case 'a': return cli_parse_double(CMD, "alpha", v, &o->alpha);
   case 'p': return cli_parse_double(CMD, "perturb", v, &o->perturb);
   case 'm': o->have_mean = 1; return cli_parse_double(CMD, "mean", v, &o->mean);
@@ -108,7 +113,11 @@ static int set_option(kernel_opts *o, int c, const char *v)
 static int check_options(kernel_opts *o)
 {
   if (!o->out) return cli_usage_error(CMD, "--out DIR is required");
-  if (o->draws < 2) return cli_usage_error(CMD, "--draws must be at least 2, got %zu", o->draws);
+  if (o->draws < 2 || o->draws > MAX_DRAWS)
+    return cli_usage_error(CMD, "--draws must lie in [2, %d], got %zu", MAX_DRAWS, o->draws);
+  if (!(o->perturb > -1))
+    return cli_usage_error(CMD, "--perturb must be above -1 (the formula is scaled by 1 + F), "
+                           "got %g", o->perturb);
   if (o->batch < 1) return cli_usage_error(CMD, "--batch must be at least 1");
   if (!(o->alpha > 0 && o->alpha < 1))
     return cli_usage_error(CMD, "--alpha must lie in (0, 1), got %g", o->alpha);

@@ -149,7 +149,7 @@ static int parse_valued(int argc, char **argv, int *i, net_args *a, int *bad)
     else if (opts[k].kind == 's') *(const char **)dst = v;
     else if (opts[k].kind == 'd') *bad = cli_parse_double(CMD, opts[k].name, v, (double *)dst);
     else if (opts[k].kind == 'z') *bad = cli_parse_size(CMD, opts[k].name, v, (size_t *)dst);
-    else *bad = cli_parse_u64(CMD, opts[k].name, v, (uint64_t *)dst);
+    else *bad = cli_parse_seed(CMD, v, (uint64_t *)dst); /* the only u64: --seed */
     return 1;
   }
   return 0;
@@ -226,6 +226,9 @@ static int parse_args(int argc, char **argv, net_args *a)
     if (bad) return NZK_EXIT_USAGE;
   }
   if (!a->out) return cli_usage_error(CMD, "--out DIR is required");
+  if (!a->sweep && (a->sweep_widths || a->params || a->depth != UNSET_Z || a->seeds != UNSET_Z))
+    return cli_usage_error(CMD, "--sweep-widths, --params, --depth and --seeds apply to "
+                           "--sweep-width only");
   if (apply_defaults(a)) return NZK_EXIT_USAGE;
   if (a->n == 0 || a->d == 0 || a->steps == 0 || a->seeds == 0 || a->record_every == 0)
     return cli_usage_error(CMD, "--n, --d, --steps, --seeds and --record-every must be positive");
@@ -296,6 +299,32 @@ static int parse_sweep_widths(const char *list, net_choice *c)
   }
   c->n_sweep_w = tmp.n_layers - 1;
   memcpy(c->sweep_w, tmp.widths + 1, c->n_sweep_w * sizeof(size_t));
+  for (size_t k = 1; k < c->n_sweep_w; k++)
+    if (c->sweep_w[k] != c->sweep_w[0]) return 0;
+  return cli_usage_error(CMD, "--sweep-widths '%s': a slope against width needs at least 2 "
+                         "distinct widths", list);
+}
+
+/* The moment of the direction law each used method needs: its expected
+ * kernel (2nd for plain and pair, 4th for shared) and, under the matched
+ * policy, its step size (2nd for plain, zero mean and 4th for pair and
+ * shared; network.h).  A missing one is a bad combination of options. */
+static int check_moments(const net_args *a, const net_choice *c)
+{
+  for (int k = 0; k < NZK_N_METHODS; k++) {
+    if (!c->use[k] || k == NZK_METHOD_FO) continue;
+    int order = nzk_scheme_mean_order(nzk_method_scheme((nzk_method)k));
+    if (c->policy == NZK_ETA_MATCHED && k != NZK_METHOD_PLAIN) order = 4;
+    double v;
+    if (nzk_law_raw_moment(&c->law, order, &v))
+      return cli_usage_error(CMD, "--methods %s with --law %s%s: the law has no moment of "
+                             "order %d", nzk_method_name((nzk_method)k), a->law,
+                             c->policy == NZK_ETA_MATCHED ? " and matched step sizes" : "",
+                             order);
+    if (c->policy == NZK_ETA_MATCHED && c->law.mean != 0)
+      return cli_usage_error(CMD, "--eta-policy matched needs zero-mean directions (--law %s); "
+                             "use --eta-policy same", a->law);
+  }
   return 0;
 }
 
@@ -326,7 +355,7 @@ static int make_choice(const net_args *a, net_choice *c)
   if (a->sweep && parse_sweep_widths(a->sweep_widths, c)) return NZK_EXIT_USAGE;
   if (a->sweep && (a->depth < 1 || a->depth >= NZK_MLP_MAX_LAYERS))
     return cli_usage_error(CMD, "--depth must be 1 to %d", NZK_MLP_MAX_LAYERS - 1);
-  return 0;
+  return check_moments(a, c);
 }
 
 /* ---- data ----------------------------------------------------------------- */
@@ -392,6 +421,41 @@ static void unwrite(written *w)
 {
   for (size_t k = 0; k < w->count; k++) unlink(w->path[k]);
   w->count = 0;
+}
+
+/* Remove every file a previous `nzk network` run may have left in dir
+ * (this command's own names only; summary.json first, so the folder never
+ * looks complete meanwhile): a rerun with fewer methods leaves nothing
+ * stale behind. */
+static void remove_previous(const char *dir)
+{
+  static const char *fixed[] = {"summary.json", "trajectory.csv", "sweep.csv", "sweep_fit.csv"};
+  static const char *models[] = {"full", "lin", "kgd"};
+  char path[4096], name[128];
+  for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+    if (!nzk_path_join(path, sizeof path, dir, fixed[k])) unlink(path);
+  for (int pz = 0; pz < 2; pz++)
+    for (int dr = 0; dr < 2; dr++) {
+      snprintf(name, sizeof name, "%s_%s.csv", dr ? "drift" : "gap",
+               nzk_parametrisation_name((nzk_parametrisation)pz));
+      if (!nzk_path_join(path, sizeof path, dir, name)) unlink(path);
+    }
+  for (int k = 0; k < NZK_N_METHODS; k++) {
+    const char *nm = nzk_method_name((nzk_method)k);
+    for (int m = 0; m < 5; m++) {
+      if (m < 3) snprintf(name, sizeof name, "f_%s_%s.csv", nm, models[m]);
+      else snprintf(name, sizeof name, "kernel_%s_%s.csv", nm, m == 3 ? "start" : "end");
+      if (!nzk_path_join(path, sizeof path, dir, name)) unlink(path);
+    }
+  }
+}
+
+/* ",v" with 17 digits, or "," alone when v is not finite (a value that
+ * could not be computed is left empty, never written as NaN). */
+static void put_num(FILE *fp, double v, const char *fmt)
+{
+  fputc(',', fp);
+  if (isfinite(v)) fprintf(fp, fmt, v);
 }
 
 /* Write M with header to DIR/name and remember it. */
@@ -681,6 +745,27 @@ static int single_write(const single_ctx *x, written *w)
   return st;
 }
 
+/* One paragraph on stdout: what was trained and the final figures. */
+static void print_single(const single_ctx *x)
+{
+  const net_args *a = x->a;
+  char desc[256];
+  nzk_mlp_describe(&x->c->spec, desc, sizeof desc);
+  printf("T4, network %s (p = %zu) on %s, trained %s (linearization %s) for %zu steps "
+         "under %s directions.", desc, x->net->p, x->D.source, a->train, a->linearize,
+         a->steps, a->law);
+  for (int k = 0; k < NZK_N_METHODS; k++) {
+    if (!x->c->use[k]) continue;
+    const method_out *m = &x->m[k];
+    printf(" %s (eta %.3g): loss %.4g -> %.4g", nzk_method_name((nzk_method)k), m->eta,
+           m->res.loss0, m->res.loss_full);
+    if (x->c->train_full && x->c->train_lin)
+      printf(" (linearized %.4g, gap %.3g)", m->res.loss_lin, m->res.gap);
+    printf(", kernel drift %.3g.", m->res.drift);
+  }
+  printf(" Results in %s/ (summary.json lists the files).\n", a->out);
+}
+
 static int run_single(const net_args *a, const net_choice *c)
 {
   single_ctx x;
@@ -703,6 +788,7 @@ static int run_single(const net_args *a, const net_choice *c)
     rc = cli_library_error(CMD, NZK_EXIT_FAIL);
     unwrite(&w);
   }
+  if (!rc) print_single(&x);
   single_free(&x);
   return rc;
 }
@@ -748,8 +834,13 @@ static int write_sweep_fits(const char *dir, const nzk_sweep_row *rows, size_t n
       nzk_sweep_fit_slopes(rows, n_rows, (nzk_parametrisation)pz, (nzk_method)k, &f);
       const char *pn = nzk_parametrisation_name((nzk_parametrisation)pz);
       const char *mn = nzk_method_name((nzk_method)k);
-      fprintf(o.fp, "%s,%s,%.6g,%.6g,%zu,%.6g,%.6g,%zu,%zu\n", pn, mn, f.gap_slope, f.gap_se,
-              f.gap_used, f.drift_slope, f.drift_se, f.drift_used, f.n_diverged);
+      fprintf(o.fp, "%s,%s", pn, mn);
+      put_num(o.fp, f.gap_slope, "%.6g");
+      put_num(o.fp, f.gap_se, "%.6g");
+      fprintf(o.fp, ",%zu", f.gap_used);
+      put_num(o.fp, f.drift_slope, "%.6g");
+      put_num(o.fp, f.drift_se, "%.6g");
+      fprintf(o.fp, ",%zu,%zu\n", f.drift_used, f.n_diverged);
       json_t *j = json_object();
       json_object_set_new(j, "param", json_string(pn));
       json_object_set_new(j, "method", json_string(mn));
@@ -765,40 +856,47 @@ static int write_sweep_fits(const char *dir, const nzk_sweep_row *rows, size_t n
   return st;
 }
 
+/* Geometric mean of the gap (or drift) over the seeds of (width, param,
+ * method) that did not diverge; NaN if none. */
+static double sweep_mean(const nzk_sweep_row *rows, size_t n_rows, size_t width, int pz, int k,
+                         int drift)
+{
+  double s = 0;
+  size_t m = 0;
+  for (size_t i = 0; i < n_rows; i++) {
+    const nzk_sweep_row *r = &rows[i];
+    double v = drift ? r->res.drift : r->res.gap;
+    if (r->width != width || (int)r->param != pz || (int)r->method != k) continue;
+    if (!r->res.diverged && v > 0) s += log(v), m++;
+  }
+  return m ? exp(s / (double)m) : NAN;
+}
+
 /* gap_<param>.csv / drift_<param>.csv: width, then per method the
- * geometric mean over the seeds that did not diverge (NaN if none). */
+ * geometric mean over the seeds that did not diverge (an empty cell if
+ * every seed diverged). */
 static int write_sweep_means(const char *dir, const nzk_sweep_row *rows, size_t n_rows,
                              const net_choice *c, int pz, int drift, written *w)
 {
-  char header[256] = "width", name[64];
-  size_t cols = 1;
-  for (int k = 0; k < NZK_N_METHODS; k++)
-    if (c->use[k]) {
-      size_t len = strlen(header);
-      snprintf(header + len, sizeof header - len, ",%s", nzk_method_name((nzk_method)k));
-      cols++;
-    }
-  gsl_matrix *M = gsl_matrix_alloc(c->n_sweep_w, cols);
-  for (size_t wi = 0; wi < c->n_sweep_w; wi++) {
-    size_t j = 0;
-    gsl_matrix_set(M, wi, j++, (double)c->sweep_w[wi]);
-    for (int k = 0; k < NZK_N_METHODS; k++) {
-      if (!c->use[k]) continue;
-      double s = 0;
-      size_t m = 0;
-      for (size_t i = 0; i < n_rows; i++) {
-        const nzk_sweep_row *r = &rows[i];
-        double v = drift ? r->res.drift : r->res.gap;
-        if (r->width != c->sweep_w[wi] || (int)r->param != pz || (int)r->method != k) continue;
-        if (!r->res.diverged && v > 0) s += log(v), m++;
-      }
-      gsl_matrix_set(M, wi, j++, m ? exp(s / (double)m) : NAN);
-    }
-  }
+  char name[64];
+  nzk_outfile o;
   snprintf(name, sizeof name, "%s_%s.csv", drift ? "drift" : "gap",
            nzk_parametrisation_name((nzk_parametrisation)pz));
-  int st = write_csv(dir, name, header, M, w);
-  gsl_matrix_free(M);
+  if (w->count == MAX_FILES) return NZK_FAIL(GSL_EFAILED, "too many output files");
+  int st = nzk_path_join(w->path[w->count], sizeof w->path[0], dir, name);
+  if (!st) st = nzk_out_open(&o, w->path[w->count]);
+  if (st) return st;
+  fprintf(o.fp, "width");
+  for (int k = 0; k < NZK_N_METHODS; k++)
+    if (c->use[k]) fprintf(o.fp, ",%s", nzk_method_name((nzk_method)k));
+  for (size_t wi = 0; wi < c->n_sweep_w; wi++) {
+    fprintf(o.fp, "\n%zu", c->sweep_w[wi]);
+    for (int k = 0; k < NZK_N_METHODS; k++)
+      if (c->use[k]) put_num(o.fp, sweep_mean(rows, n_rows, c->sweep_w[wi], pz, k, drift), "%.17g");
+  }
+  fputc('\n', o.fp);
+  st = nzk_out_commit(&o);
+  if (!st) w->count++;
   return st;
 }
 
@@ -822,6 +920,31 @@ static void sweep_config(const net_args *a, const net_choice *c, nzk_sweep_confi
   cfg->law = c->law;
   cfg->runaway_factor = a->runaway;
   cfg->variant = c->variant;
+}
+
+/* One paragraph on stdout: the sweep's size and its fitted slopes. */
+static void print_sweep(const net_args *a, const net_choice *c, const nzk_sweep_row *rows,
+                        size_t n_rows, double seconds)
+{
+  printf("T4 width sweep: %zu runs (%zu widths from %zu to %zu, depth %zu, %zu seeds, %zu "
+         "steps, %.1f s CPU). Log-log slopes against width of the gap and the kernel drift:",
+         n_rows, c->n_sweep_w, c->sweep_w[0], c->sweep_w[c->n_sweep_w - 1], a->depth, a->seeds,
+         a->steps, seconds);
+  for (int pz = 0; pz < 2; pz++)
+    for (int k = 0; k < NZK_N_METHODS; k++) {
+      if (!(c->params_mask & (1u << pz)) || !c->use[k]) continue;
+      nzk_sweep_fit f;
+      nzk_sweep_fit_slopes(rows, n_rows, (nzk_parametrisation)pz, (nzk_method)k, &f);
+      printf(" %s/%s ", nzk_parametrisation_name((nzk_parametrisation)pz),
+             nzk_method_name((nzk_method)k));
+      if (isfinite(f.gap_slope)) printf("%.3g, ", f.gap_slope);
+      else printf("not fitted, ");
+      if (isfinite(f.drift_slope)) printf("%.3g", f.drift_slope);
+      else printf("not fitted");
+      if (f.n_diverged) printf(" (%zu diverged)", f.n_diverged);
+      printf(";");
+    }
+  printf(" Results in %s/ (summary.json lists the files).\n", a->out);
 }
 
 static int run_sweep(const net_args *a, const net_choice *c)
@@ -873,6 +996,8 @@ static int run_sweep(const net_args *a, const net_choice *c)
   if (st) {
     cli_library_error(CMD, NZK_EXIT_FAIL);
     unwrite(&w);
+  } else {
+    print_sweep(a, c, rows, n_rows, seconds);
   }
   free(rows);
   data_free(&D);
@@ -889,6 +1014,8 @@ int cmd_network(int argc, char **argv)
     return NZK_EXIT_OK;
   }
   if (st || (st = make_choice(&a, &c))) return st;
-  if (nzk_mkdir_p(a.out)) return cli_library_error(CMD, NZK_EXIT_USAGE);
+  /* an output folder that cannot be made is an I/O error: exit 1 (README) */
+  if (nzk_mkdir_p(a.out)) return cli_library_error(CMD, NZK_EXIT_FAIL);
+  remove_previous(a.out);
   return a.sweep ? run_sweep(&a, &c) : run_single(&a, &c);
 }

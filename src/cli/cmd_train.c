@@ -40,6 +40,8 @@ static const char *const method_names[N_METHODS] = {"fo", "zo", "zo-best", "kgd"
                                                     "flow"};
 
 #define MAX_RECORDS 64
+/* The trainer's stream layout allows 2^32 steps per run (train.h). */
+#define MAX_STEPS (UINT64_C(1) << 32)
 
 typedef struct {
   size_t n, d, steps, runs, best_k, mc_draws, target_col, feature_from, nrec;
@@ -47,6 +49,7 @@ typedef struct {
   uint64_t seed;
   const char *csv, *out, *law, *zeta_law, *scheme, *kernel, *methods, *records;
   int use[N_METHODS];
+  int have_n, have_d; /* --n / --d given (checked against --csv) */
   size_t rec[MAX_RECORDS];
 } train_args;
 
@@ -124,13 +127,15 @@ static int parse_numeric(int argc, char **argv, int *i, train_args *a, int *bad)
     const char *v = opt_value(argc, argv, i, flag);
     if (!v) continue;
     char *dst = (char *)a + num_opts[k].off;
+    a->have_n |= num_opts[k].off == offsetof(train_args, n);
+    a->have_d |= num_opts[k].off == offsetof(train_args, d);
     if (!*v) *bad = 1;
     else if (num_opts[k].kind == 'd')
       *bad = cli_parse_double(CMD, num_opts[k].name, v, (double *)dst);
     else if (num_opts[k].kind == 'z')
       *bad = cli_parse_size(CMD, num_opts[k].name, v, (size_t *)dst);
     else
-      *bad = cli_parse_u64(CMD, num_opts[k].name, v, (uint64_t *)dst);
+      *bad = cli_parse_seed(CMD, v, (uint64_t *)dst); /* the only u64: --seed */
     return 1;
   }
   return 0;
@@ -153,22 +158,28 @@ static int parse_text(int argc, char **argv, int *i, train_args *a, int *bad)
   return 0;
 }
 
-/* --methods: comma-separated names into a->use. */
+/* --methods: comma-separated names into a->use; empty items and repeated
+ * names are refused. */
 static int parse_methods(train_args *a)
 {
-  char buf[256];
-  if (strlen(a->methods) >= sizeof buf) return cli_usage_error(CMD, "--methods is too long");
-  strcpy(buf, a->methods);
-  char *save = NULL;
-  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+  const char *s = a->methods;
+  for (;;) {
+    size_t len = strcspn(s, ",");
     int k = 0;
-    while (k < N_METHODS && strcmp(tok, method_names[k]) != 0) k++;
+    while (k < N_METHODS && (strlen(method_names[k]) != len ||
+                             strncmp(s, method_names[k], len) != 0))
+      k++;
+    if (len == 0)
+      return cli_usage_error(CMD, "--methods: empty item in '%s'", a->methods);
     if (k == N_METHODS)
-      return cli_usage_error(CMD, "--methods: unknown method '%s' (expected fo, zo, zo-best, "
-                             "kgd, closed or flow)", tok);
+      return cli_usage_error(CMD, "--methods: unknown method '%.*s' (expected fo, zo, "
+                             "zo-best, kgd, closed or flow)", (int)len, s);
+    if (a->use[k])
+      return cli_usage_error(CMD, "--methods: '%s' is listed twice", method_names[k]);
     a->use[k] = 1;
+    if (!s[len]) return 0;
+    s += len + 1;
   }
-  return 0;
 }
 
 /* --record: ascending step counts <= steps; default the paper's list. */
@@ -222,6 +233,15 @@ static int parse_args(int argc, char **argv, train_args *a)
     return cli_usage_error(CMD, "--runs and --best-k must be >= 1, --mc-draws >= 2");
   if (!a->csv && (a->n == 0 || a->d == 0))
     return cli_usage_error(CMD, "--n and --d must be positive");
+  if (a->steps > MAX_STEPS)
+    return cli_usage_error(CMD, "--steps %zu is above the limit of 2^32 steps per run",
+                           a->steps);
+  nzk_scheme scheme;
+  if (nzk_scheme_parse(a->scheme, &scheme))
+    return cli_usage_error(CMD, "--scheme: %s", nzk_error_message());
+  if (a->zeta_law && scheme != NZK_SCHEME_PAIR)
+    return cli_usage_error(CMD, "--zeta-law applies to the pair scheme only (scheme is %s)",
+                           nzk_scheme_name(scheme));
   if (parse_methods(a)) return NZK_EXIT_USAGE;
   return parse_records(a) ? NZK_EXIT_USAGE : 0;
 }
@@ -250,6 +270,12 @@ static int load_csv(const train_args *a, train_data *D)
   const size_t cols = M->size2, n = M->size1;
   size_t d = 0;
   for (size_t j = a->feature_from; j < cols; j++) d += j != a->target_col;
+  if ((a->have_n && a->n != n) || (a->have_d && a->d != d)) {
+    gsl_matrix_free(M);
+    return cli_usage_error(CMD, "%s gives n = %zu examples and d = %zu features but --n %zu / "
+                           "--d %zu were given", a->csv, n, d, a->have_n ? a->n : n,
+                           a->have_d ? a->d : d);
+  }
   if (a->target_col >= cols || d == 0) {
     gsl_matrix_free(M);
     return cli_usage_error(CMD, "%s has %zu columns: --target-col %zu and --feature-from %zu "
@@ -638,11 +664,28 @@ static int write_summary(const train_ctx *c, written *w)
   return status;
 }
 
+/* Remove every file a previous train run may have left in dir (this
+ * command's own names only, summary.json first so the folder never looks
+ * complete meanwhile), so a rerun with fewer methods leaves no stale
+ * f_<method>.csv behind. */
+static void remove_previous(const char *dir)
+{
+  char path[4096], file[64];
+  if (!nzk_path_join(path, sizeof path, dir, "summary.json")) remove(path);
+  if (!nzk_path_join(path, sizeof path, dir, "loss.csv")) remove(path);
+  for (int k = 0; k < N_METHODS; k++)
+    for (int sd = 0; sd < 2; sd++) {
+      snprintf(file, sizeof file, "f_%s%s.csv", method_names[k], sd ? "_sd" : "");
+      if (!nzk_path_join(path, sizeof path, dir, file)) remove(path);
+    }
+}
+
 /* All files, summary.json last; on failure remove what was written. */
 static int write_outputs(const train_ctx *c)
 {
   written w = {.count = 0};
   int status = nzk_mkdir_p(c->a->out);
+  if (!status) remove_previous(c->a->out);
   if (!status) status = write_loss(c, &w);
   for (int k = 0; k < N_METHODS && !status; k++) {
     if (!c->a->use[k]) continue;
