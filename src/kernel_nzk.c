@@ -303,7 +303,9 @@ int nzk_kacc_result(const nzk_kacc *acc, gsl_matrix *mean, gsl_matrix *se)
       double dbar = m - acc->a[i] * acc->b[j];
       double var = gsl_matrix_get(acc->sumd2, i, j) / (double)S - dbar * dbar;
       if (mean) gsl_matrix_set(mean, i, j, m);
-      if (se) gsl_matrix_set(se, i, j, sqrt(fmax(var, 0.0) / (double)(S - 1)));
+      /* Clamp rounding below zero to 0, but let a NaN variance (overflow)
+       * through: fmax(NaN, 0) would turn it into a zero error bar. */
+      if (se) gsl_matrix_set(se, i, j, sqrt((var < 0.0 ? 0.0 : var) / (double)(S - 1)));
     }
   if (!acc->general) {
     if (mean) copy_lower_to_upper(mean);

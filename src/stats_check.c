@@ -32,6 +32,8 @@ int nzk_check_zscores(const gsl_matrix *est, const gsl_matrix *se, const gsl_mat
   if (!(alpha > 0 && alpha < 1))
     return NZK_FAIL(GSL_EINVAL, "check: alpha must lie in (0, 1), got %g", alpha);
 
+  if (r == 0 || c == 0)
+    return NZK_FAIL(GSL_EBADLEN, "check: nothing to test (%zu x %zu matrices)", r, c);
   memset(res, 0, sizeof *res);
   double worst = -1.0, diff2 = 0.0, ref2 = 0.0;
   size_t m = 0;
@@ -39,9 +41,11 @@ int nzk_check_zscores(const gsl_matrix *est, const gsl_matrix *se, const gsl_mat
     for (size_t j = 0; j < (symmetric ? i + 1 : c); j++) {
       double e = gsl_matrix_get(est, i, j), f = gsl_matrix_get(formula, i, j);
       double s = gsl_matrix_get(se, i, j), z;
-      if (s > 0) z = fabs(e - f) / s;
+      /* A non-finite estimate, formula or standard error never passes: an
+       * infinite se would make every z zero, a NaN one would hide the entry. */
+      if (!isfinite(e) || !isfinite(f) || !isfinite(s) || s < 0) z = INFINITY;
+      else if (s > 0) z = fabs(e - f) / s;
       else z = (e == f) ? 0.0 : INFINITY;
-      if (isnan(z)) z = INFINITY; /* a NaN estimate must never pass */
       if (z > worst) {
         worst = z;
         res->worst_i = i;

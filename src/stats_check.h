@@ -47,9 +47,11 @@ double nzk_check_bonferroni_z(double alpha, size_t m);
 /* Entry-wise z-test of est (with standard errors se) against formula; all
  * three r x c.  If `symmetric` is nonzero (square matrices), only entries
  * with j <= i are tested.  An entry with se == 0 counts as z = 0 when est
- * equals the formula exactly and as z = inf otherwise.
- * Returns 0 and fills res; GSL_EBADLEN on shape mismatch; GSL_EINVAL for
- * alpha outside (0, 1). */
+ * equals the formula exactly and as z = inf otherwise; an entry where the
+ * estimate, the formula or the standard error is not finite (or se < 0)
+ * counts as z = inf, so it can only fail.
+ * Returns 0 and fills res; GSL_EBADLEN on shape mismatch or empty
+ * matrices; GSL_EINVAL for alpha outside (0, 1). */
 int nzk_check_zscores(const gsl_matrix *est, const gsl_matrix *se, const gsl_matrix *formula,
                       int symmetric, double alpha, nzk_check_result *res);
 

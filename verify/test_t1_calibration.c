@@ -12,9 +12,9 @@
  *   - a false formula (20 % too large) is rejected more often than the
  *     upper binomial bound for a true one.  The power that normal theory
  *     predicts from each run's own standard error is printed next to it
- *     but not checked: at S = 2000 the skewness of the shared Laplace
- *     entries makes the observed power differ from it by more than its
- *     binomial spread (60 rejections against 36 predicted at 10 %).
+ *     but not checked: the skewness of the shared Laplace entries makes
+ *     the observed power differ from it by more than its binomial spread
+ *     (at S = 2000, 60 rejections against 36 predicted at 10 %).
  * With n = 3 (6 correlated entries) Bonferroni is conservative, so only
  * the upper end is checked: k <= the binomial upper bound.  That runs at
  * S = 20000: the per-entry level is alpha/6, further in the tail, where
@@ -43,7 +43,12 @@
 #include <gsl/gsl_cdf.h>
 
 #define R_RUNS 200
-#define S_CAL 2000
+/* At S = 2000 the shared Laplace case (mean 0.1) rejects its true formula
+ * at 8.3 % +- 0.4 % for a nominal 5 % (measured over 4000 seeds): the skew
+ * of the entries' mean, an Edgeworth term of order skew / sqrt(S), is not
+ * negligible there, and the check failed for NZK_SEED=4.  At S = 20000 the
+ * measured rate is 4.8 %. */
+#define S_CAL 20000
 #define ALPHA_CAL 0.05
 #define ALPHA 1e-4
 
@@ -129,7 +134,7 @@ static void check_calibration(const cal_case *c, uint64_t seed)
   vt_ok(kf > hi, "control %s: 20%% wrong formula rejected %u / %d > %u (normal theory "
         "predicts %.1f +- %.1f)", name, kf, R_RUNS, hi, pred, sqrt(pvar));
 
-  run_case(c, 3, 4, 10 * S_CAL, seed + 1, &kt, &kf, &pred, &pvar, &ratio);
+  run_case(c, 3, 4, S_CAL, seed + 1, &kt, &kf, &pred, &pvar, &ratio);
   vt_ok(kt <= hi, "calibration %s (n=3, Bonferroni over 6 entries): true formula rejected "
         "%u / %d <= %u", name, kt, R_RUNS, hi);
 }
