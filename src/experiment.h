@@ -97,6 +97,9 @@ int nzk_exp_width_sweep(const nzk_exp_config *cfg, json_t *doc);
  * Returns 0 or the first failure's status; then no results.json or
  * index.html of this run exists. */
 int nzk_reproduce(const nzk_exp_config *cfg, json_t **doc);
+/* 1 if `group` names a group of nzk_reproduce (kernel, linear, ffn, images,
+ * width, acceleration), else 0 (also for NULL). */
+int nzk_reproduce_group_known(const char *group);
 
 /* A ZO run counts as diverged when its loss exceeds this factor times
  * max(L0, |y|^2 / 2n), or is not finite (train.h's rule, stricter factor:

@@ -113,8 +113,10 @@ int nzk_results_write_tables(const json_t *doc, const char *dir);
 
 /* --- figures (gnuplot) --------------------------------------------------- */
 
-/* Folder of the gnuplot templates: $NZK_REPORTS_DIR if set, else the
- * source tree's reports/ (compiled in), else the installed copy. */
+/* Folder of the gnuplot templates, the first that exists of:
+ * $NZK_REPORTS_DIR; <dir of the program>/../share/nzk/reports; the
+ * configured install prefix's share/nzk/reports (CMAKE_INSTALL_FULL_DATADIR,
+ * compiled in); the source tree's reports/ (compiled in); "reports". */
 const char *nzk_plot_template_dir(void);
 
 /* Whitespace-separated data file for gnuplot: a first line of quoted

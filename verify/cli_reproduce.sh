@@ -92,6 +92,15 @@ ok $? "--check rejects a truncated results.json: $(cat "$TMP/err")"
 "$NZK" reproduce --bogus >/dev/null 2>"$TMP/err"
 [ $? = 2 ] && [ "$(wc -l <"$TMP/err")" = 1 ]
 ok $? "unknown option: exit 2, one line: $(cat "$TMP/err")"
+(cd "$TMP" && "$NZK" reproduce --quick --no-progress --out '' >/dev/null 2>"$TMP/err")
+[ $? = 2 ] && [ "$(wc -l <"$TMP/err")" = 1 ] && [ ! -e "$TMP/results.json" ]
+ok $? "empty --out: exit 2, one line, nothing written: $(cat "$TMP/err")"
+"$NZK" reproduce --quick --out >/dev/null 2>"$TMP/err"
+[ $? = 2 ] && [ "$(wc -l <"$TMP/err")" = 1 ]
+ok $? "--out without a value: exit 2, one line: $(cat "$TMP/err")"
+"$NZK" reproduce --quick --only foo --out "$TMP/x" >/dev/null 2>"$TMP/err"
+[ $? = 2 ] && [ "$(wc -l <"$TMP/err")" = 1 ] && [ ! -e "$TMP/x" ]
+ok $? "unknown --only group: exit 2, one line, nothing written: $(cat "$TMP/err")"
 "$NZK" reproduce --quick --seed 12x --out "$TMP/x" >/dev/null 2>"$TMP/err"
 [ $? = 2 ] && [ ! -e "$TMP/x/results.json" ]
 ok $? "bad --seed: exit 2: $(cat "$TMP/err")"

@@ -29,6 +29,10 @@ static void usage(FILE *out)
           "  --no-progress   no progress lines\n"
           "  --only GROUP    run one group: kernel, linear, ffn, images, width, acceleration\n"
           "  --check DIR     only check an existing output folder for consistency\n\n"
+          "Environment: NZK_REPORTS_DIR names the folder of the gnuplot templates (*.gp);\n"
+          "without it they are looked for in <prefix>/share/nzk/reports beside the\n"
+          "program, then in the configured install prefix, then in the source tree.\n"
+          "NZK_SEED sets the seed when --seed is not given.\n\n"
           "Exit status: 0 when every check reached its expected verdict, 1 when some did\n"
           "not or a computation failed, 2 for bad usage.\n");
 }
@@ -79,6 +83,12 @@ int cmd_reproduce(int argc, char **argv)
     }
   }
   if (optind < argc) return cli_usage_error("reproduce", "unexpected argument '%s'", argv[optind]);
+  if (!*cfg.out_dir) return cli_usage_error("reproduce", "--out needs a non-empty folder name");
+  if (check && !*check)
+    return cli_usage_error("reproduce", "--check needs a non-empty folder name");
+  if (cfg.only && !nzk_reproduce_group_known(cfg.only))
+    return cli_usage_error("reproduce", "--only: unknown group '%s' (kernel, linear, ffn, "
+                           "images, width, acceleration)", cfg.only);
   if (check) {
     if (nzk_results_check_dir(check)) return cli_library_error("reproduce", NZK_EXIT_FAIL);
     printf("nzk reproduce: %s is consistent\n", check);
