@@ -82,11 +82,20 @@ int nzk_exp_add_table(json_t *exp, json_t *table);
  * .rows[3]: 4 cells, 5 columns"). */
 int nzk_results_validate(const json_t *doc);
 
-/* Counts over all verdicts of the document. */
+/* Counts over all verdicts of the document.  not_ok = untested + missed:
+ * `untested` checks expected a pass or fail (fixed before the run) but came
+ * out "not testable" or "undefined" (e.g. the runs diverged); `missed`
+ * checks reached a decided verdict other than the expected one. */
 typedef struct {
-  size_t total, ok, not_ok, pass, fail, not_testable, undefined;
+  size_t total, ok, not_ok, untested, missed, pass, fail, not_testable, undefined;
 } nzk_verdict_tally;
 void nzk_results_tally(const json_t *doc, nzk_verdict_tally *tally);
+/* The headline sentence of a run into buf (always NUL-terminated, cut
+ * with "..." if too long): "X of Y checks reached their expected verdict"
+ * then, when there are any, "; K not testable: <experiment>: <check>
+ * (<reason>); ..." and "; M reached another verdict: <experiment>:
+ * <check>; ...", ending with a full stop. */
+void nzk_results_headline(const json_t *doc, char *buf, size_t len);
 
 /* --- tables -------------------------------------------------------------- */
 

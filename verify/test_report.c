@@ -316,6 +316,33 @@ static void csv_markdown_format(json_t *doc)
   vt_ok(seen, "Markdown row with 4 significant digits");
 }
 
+/* A check that could not be tested counts as not reached in the tally and
+ * is named, with its reason, in the headline; a missed one as missed. */
+static void headline_counts_untested(void)
+{
+  char head[1024];
+  json_t *doc = nzk_results_new("quick", 1);
+  json_t *e = nzk_results_add_experiment(doc, "img", "Image row");
+  nzk_check_result pass = {.verdict = NZK_VERDICT_PASS, .statistic = 1, .threshold = 4};
+  nzk_check_result nt = {.verdict = NZK_VERDICT_NOT_TESTABLE};
+  snprintf(nt.reason, sizeof nt.reason, "3 of 4 runs diverged");
+  nzk_exp_add_verdict(e, "T3", "runs vs closed form", &pass, NZK_VERDICT_PASS);
+  nzk_exp_add_verdict(e, "T3", "shared runs vs closed form", &nt, NZK_VERDICT_PASS);
+  nzk_verdict_tally t;
+  nzk_results_tally(doc, &t);
+  nzk_results_headline(doc, head, sizeof head);
+  vt_ok(t.ok == 1 && t.untested == 1 && t.missed == 0 && t.not_ok == 1,
+        "an untested check is not counted as reached (ok %zu, untested %zu)", t.ok, t.untested);
+  vt_ok(strstr(head, "1 of 2 checks reached") && strstr(head, "1 not testable: img: shared runs "
+        "vs closed form (3 of 4 runs diverged)"), "headline names it: %s", head);
+  nzk_exp_add_verdict(e, "T3", "control", &pass, NZK_VERDICT_FAIL);
+  nzk_results_tally(doc, &t);
+  nzk_results_headline(doc, head, sizeof head);
+  vt_ok(t.missed == 1 && strstr(head, "1 of 3") && strstr(head, "img: control (pass)"),
+        "a missed control is counted and named: %s", head);
+  json_decref(doc);
+}
+
 int main(void)
 {
   snprintf(dir, sizeof dir, "/tmp/nzk_test_report_XXXXXX");
@@ -330,6 +357,7 @@ int main(void)
         nzk_error_message());
   validator_negative_controls(doc);
   csv_markdown_format(doc);
+  headline_counts_untested();
 
   json_t *e = nzk_results_experiment(doc, "demo");
   int n_fig = draw_curves(e) + draw_maps(e) + draw_acceleration(e);
