@@ -115,9 +115,10 @@ static int sweep_figure(const nzk_exp_config *cfg, json_t *exp, const nzk_sweep_
   gsl_matrix *G = gsl_matrix_alloc(sc->n_widths, 1 + N_SERIES);
   gsl_matrix *D = gsl_matrix_alloc(sc->n_widths, 1 + N_SERIES);
   int status = (!G || !D) ? GSL_ENOMEM : 0;
-  if (!status) status = nzk_path_join(gap, sizeof gap, cfg->out_dir, "fig/width_sweep_gap.dat");
+  if (!status) status = nzk_path_join(gap, sizeof gap, cfg->out_dir, "fig/width_sweep_gap_drift.gap.dat");
   if (!status)
-    status = nzk_path_join(drift, sizeof drift, cfg->out_dir, "fig/width_sweep_drift.dat");
+    status = nzk_path_join(drift, sizeof drift, cfg->out_dir,
+                           "fig/width_sweep_gap_drift.drift.dat");
   if (!status) status = nzk_path_join(png, sizeof png, cfg->out_dir, rel);
   if (!status) {
     sweep_means(sc, rows, n_rows, 0, G);

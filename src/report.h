@@ -167,8 +167,21 @@ int nzk_html_write(const json_t *doc, const char *dir);
 /* Checks a finished output folder: results.json parses and validates,
  * every figure file it names is a PNG/SVG (nzk_plot_file_ok), every table
  * has its CSV, tables.md and index.html exist, and every <img src> in the
- * page names an existing good figure.  Returns 0 or GSL_EFAILED with the
+ * page names an existing good figure, and every entry of fig/ and tables/
+ * is named by the document: a figure file, a file of the figure's data
+ * (fig/<figure without extension>.<anything>), or a table's CSV
+ * (tables/<experiment>_<table>.csv).  Returns 0 or GSL_EFAILED with the
  * first problem. */
 int nzk_results_check_dir(const char *dir);
+
+/* Removes what an earlier `nzk reproduce` wrote into `dir`, so that a run
+ * that fails leaves no old report and a run of one group leaves no other
+ * group's figures: results.json, index.html, tables.md (and their
+ * .partial files) in `dir`; regular files ending in .png, .svg, .png.log,
+ * .dat, .est, .formula, .z or .partial in dir/fig; .csv and .csv.partial in
+ * dir/tables.  Nothing else is touched (other files, subfolders, links).
+ * Returns 0 (also when the folders do not exist) or GSL_EFAILED naming a
+ * file that could not be removed. */
+int nzk_results_clear_dir(const char *dir);
 
 #endif

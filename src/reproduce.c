@@ -62,13 +62,9 @@ int nzk_reproduce(const nzk_exp_config *cfg, json_t **doc_out)
   int status = nzk_path_join(fig, sizeof fig, cfg->out_dir, "fig");
   if (!status) status = nzk_mkdir_p(fig);
   /* A report left by an earlier run in this folder must not survive a run
-   * that fails, or it would stand next to this run's figures as if whole. */
-  static const char *finished[] = {"results.json", "index.html", "tables.md"};
-  for (size_t k = 0; k < 3 && !status; k++) {
-    char old[4096];
-    status = nzk_path_join(old, sizeof old, cfg->out_dir, finished[k]);
-    if (!status) remove(old);
-  }
+   * that fails, nor stand next to this run's figures as if it were part of
+   * it: only files a run writes are removed (report.h). */
+  if (!status) status = nzk_results_clear_dir(cfg->out_dir);
   json_t *doc = status ? NULL : nzk_results_new(cfg->quick ? "quick" : "full", cfg->seed);
   if (!status && !doc) status = nzk_error_code();
   if (!status) status = nzk_results_add_dataset(doc, "synthetic", 1, "generated (DESIGN.md 5)");

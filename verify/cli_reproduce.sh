@@ -8,9 +8,11 @@
 # its expected verdict), tables.md and one CSV per table, every figure the
 # page shows is an existing non-empty PNG, and `nzk reproduce --check`
 # agrees.  Negative controls: the folder check must reject a deleted figure
-# and a truncated results.json; bad options and an unwritable output folder
-# must fail with one line and leave no results.json; a failed run must
-# remove an earlier run's report from its folder.  If Debian's chromium
+# and a truncated results.json, and a figure not named by results.json; bad
+# options (an empty --out, an unknown --only group) and an unwritable output
+# folder must fail with one line and leave no results.json; a failed run
+# must remove an earlier run's report, figures and tables from its folder
+# (and nothing else), and an --only rerun must leave only its own outputs.  If Debian's chromium
 # is installed, scripts/check-report renders the page and must see every
 # figure load, and must fail on a copy with a broken figure; otherwise the
 # browser check prints SKIP.
@@ -113,10 +115,34 @@ ok $? "unknown --only group: exit 2, one line, nothing written: $(cat "$TMP/err"
 ok $? "bad --seed: exit 2: $(cat "$TMP/err")"
 # A failing run must not leave an earlier run's report looking current.
 cp -r "$OUT" "$TMP/stale"
+echo mine >"$TMP/stale/notes.txt"
+echo mine >"$TMP/stale/fig/notes.txt"
 NZK_REPORTS_DIR=/nonexistent "$NZK" reproduce --quick --no-progress --only acceleration \
   --out "$TMP/stale" >/dev/null 2>"$TMP/err"
-[ $? = 1 ] && [ ! -e "$TMP/stale/results.json" ] && [ ! -e "$TMP/stale/index.html" ]
-ok $? "failed run (no gnuplot templates) removes the earlier report: $(cat "$TMP/err")"
+[ $? = 1 ] && [ ! -e "$TMP/stale/results.json" ] && [ ! -e "$TMP/stale/index.html" ] &&
+  [ -z "$(ls "$TMP"/stale/fig/*.png "$TMP"/stale/tables/*.csv 2>/dev/null)" ]
+ok $? "failed run (no gnuplot templates) removes the earlier report, figures and tables: \
+$(cat "$TMP/err")"
+[ -s "$TMP/stale/notes.txt" ] && [ -s "$TMP/stale/fig/notes.txt" ]
+ok $? "a user's own files in the folder are left alone"
+"$NZK" reproduce --check "$TMP/stale" >/dev/null 2>&1
+[ $? = 1 ]
+ok $? "--check rejects the folder of a failed run"
+# An --only rerun into a folder holding a full run: only this run's outputs.
+cp -r "$OUT" "$TMP/rerun"
+"$NZK" reproduce --quick --no-progress --only acceleration --out "$TMP/rerun" >/dev/null 2>&1
+ok $? "--only acceleration rerun into a full run's folder exits 0"
+n_png=$(ls "$TMP"/rerun/fig/*.png | wc -l)
+n_csv=$(ls "$TMP"/rerun/tables/*.csv | wc -l)
+[ "$n_png" = "$(grep -c '"file": "fig/' "$TMP/rerun/results.json")" ] &&
+  [ "$n_csv" = "$(grep -c '"rows": \[' "$TMP/rerun/results.json")" ]
+ok $? "the rerun's folder holds only its own figures and tables ($n_png PNG, $n_csv CSV)"
+"$NZK" reproduce --check "$TMP/rerun" >/dev/null 2>&1
+ok $? "--check accepts the rerun's folder"
+cp "$OUT/$first" "$TMP/rerun/$first"
+"$NZK" reproduce --check "$TMP/rerun" >/dev/null 2>"$TMP/err"
+[ $? = 1 ] && grep -q "not named by results.json" "$TMP/err"
+ok $? "--check rejects a figure left by another run: $(cat "$TMP/err")"
 touch "$TMP/file"
 "$NZK" reproduce --quick --no-progress --out "$TMP/file/sub" >/dev/null 2>"$TMP/err"
 [ $? = 1 ] && [ "$(wc -l <"$TMP/err")" = 1 ] && [ ! -e "$TMP/file/sub/results.json" ]

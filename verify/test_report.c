@@ -6,8 +6,10 @@
  * Each check has its negative control: the validator must reject a row of
  * the wrong length, an unknown verdict and an "ok" that contradicts the
  * verdict; the folder check must reject a deleted and a truncated figure;
- * the plot runner must reject a missing template, a data file with no
- * usable points and a value holding a quote. */
+ * the folder check must reject a file in fig/ the document does not name,
+ * and nzk_results_clear_dir must remove it; the plot runner must reject a
+ * missing template, a data file with no usable points and a value
+ * holding a quote. */
 #include "report.h"
 #include "report_io.h"
 #include "nzk_error.h"
@@ -72,9 +74,9 @@ static int draw_maps(json_t *ex)
       gsl_matrix_set(K, i, j, cos(0.3 * (double)i - 0.2 * (double)j));
       gsl_matrix_set(Z, i, j, sin(1.7319 * (double)(i * 12 + j)));
     }
-  path(data, "fig/k_est.dat");
-  path(data2, "fig/k_form.dat");
-  path(data3, "fig/k_z.dat");
+  path(data, "fig/heat.est");
+  path(data2, "fig/heat.formula");
+  path(data3, "fig/heat.z");
   nzk_plot_write_matrix(data, K);
   nzk_plot_write_matrix(data2, K);
   nzk_plot_write_matrix(data3, Z);
@@ -173,6 +175,9 @@ static void plot_negative_controls(void)
   const char *v4[] = {"datafile", "/nonexistent/file.dat", "ncol", "2", "title", "x", NULL};
   vt_ok(nzk_plot_run("loss_curves", png, v4) == GSL_EFAILED,
         "a missing data file is an error (%s)", nzk_error_message());
+  remove(data); /* leave fig/ holding only files of the document */
+  path(data, "fig/bad.png.log");
+  remove(data);
 }
 
 static json_t *build_doc(void)
@@ -278,6 +283,19 @@ static void folder_checks(json_t *doc, int n_fig)
   }
   rename(save, file);
   vt_ok(nzk_results_check_dir(dir) == 0, "restored figure checks out again");
+  path(file, "fig/old_run.dat");
+  truncate_to(file, 10);
+  vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED && strstr(nzk_error_message(), "old_run"),
+        "a file in fig/ the document does not name is found (%s)", nzk_error_message());
+  vt_ok(nzk_results_clear_dir(dir) == 0 && access(file, F_OK) != 0,
+        "clearing the folder removes it (%s)", nzk_error_message());
+  nzk_json_write((snprintf(file, sizeof file, "%s/results.json", dir), file), doc);
+  nzk_results_write_tables(doc, dir);
+  nzk_html_write(doc, dir);
+  path(file, "fig/mc.png");
+  vt_ok(access(file, F_OK) != 0 && nzk_results_check_dir(dir) == GSL_EFAILED,
+        "the cleared folder no longer checks out: its figures are gone (%s)",
+        nzk_error_message());
   path(file, "tables/demo_losses.csv");
   remove(file);
   vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED, "a missing table CSV is found (%s)",
