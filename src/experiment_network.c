@@ -124,19 +124,33 @@ static int sweep_figure(const nzk_exp_config *cfg, json_t *exp, const nzk_sweep_
   gsl_matrix *G = gsl_matrix_alloc(sc->n_widths, 1 + N_SERIES);
   gsl_matrix *D = gsl_matrix_alloc(sc->n_widths, 1 + N_SERIES);
   int status = (!G || !D) ? GSL_ENOMEM : 0;
-  if (!status) status = nzk_path_join(gap, sizeof gap, cfg->out_dir, "fig/width_sweep_gap_drift.gap.dat");
+  if (!status)
+    status = nzk_path_join(gap, sizeof gap, cfg->out_dir, "fig/width_sweep_gap_drift.gap.dat");
   if (!status)
     status = nzk_path_join(drift, sizeof drift, cfg->out_dir,
                            "fig/width_sweep_gap_drift.drift.dat");
   if (!status) status = nzk_path_join(png, sizeof png, cfg->out_dir, rel);
+  const char *kept[1 + N_SERIES];
+  gsl_matrix *G2 = NULL, *D2 = NULL;
+  char ncol[16] = "1";
   if (!status) {
+    /* a series with no finite value anywhere (all runs diverged) is left
+     * out of both panels, so no legend lists it */
     sweep_means(sc, rows, n_rows, 0, G);
     sweep_means(sc, rows, n_rows, 1, D);
-    status = nzk_plot_write_columns(gap, series_names, G);
+    G2 = nzk_xp_finite_columns(G, D, 1, series_names, kept);
+    D2 = nzk_xp_finite_columns(D, G, 1, series_names, kept);
+    if (!G2 || !D2) status = GSL_ENOMEM;
   }
-  if (!status) status = nzk_plot_write_columns(drift, series_names, D);
-  const char *vars[] = {"gapfile", gap, "driftfile", drift, "ncol", "7", "title",
-                        "T4: full network against its linearisation, by hidden width", NULL};
+  if (!status) {
+    snprintf(ncol, sizeof ncol, "%zu", G2->size2);
+    status = nzk_plot_write_columns(gap, kept, G2);
+  }
+  if (!status) status = nzk_plot_write_columns(drift, kept, D2);
+  gsl_matrix_free(G2);
+  gsl_matrix_free(D2);
+  const char *vars[] = {"gapfile", gap, "driftfile", drift, "ncol", ncol, "title",
+                        "T4: networks against their linearisation, by width", NULL};
   if (!status) status = nzk_plot_run("width_sweep", png, vars);
   if (!status)
     status = nzk_exp_add_figure(exp, "gap_drift", rel,

@@ -172,10 +172,10 @@ static void write_settings(FILE *fp, const json_t *e)
 {
   const char *key;
   json_t *v;
-  fputs("<p class=\"meta\">Settings: ", fp);
+  fputs("<p class=\"meta\">", fp);
   int first = 1;
   json_object_foreach(json_object_get(e, "settings"), key, v) {
-    fputs(first ? "" : ", ", fp);
+    fputs(first ? "Settings: " : ", ", fp);
     first = 0;
     esc(fp, key);
     fputs(" = ", fp);
