@@ -12,7 +12,11 @@
 # options (an empty --out, an unknown --only group) and an unwritable output
 # folder must fail with one line and leave no results.json; a failed run
 # must remove an earlier run's report, figures and tables from its folder
-# (and nothing else), and an --only rerun must leave only its own outputs.  If Debian's chromium
+# (and nothing else), and an --only rerun must leave only its own outputs.
+# A copy of nzk placed as <prefix>/bin/nzk must use <prefix>/share/nzk/reports
+# (a broken template there makes the run fail, proving it is the one used).
+# A check may miss its expected verdict only by being untestable, and then
+# the summary line names it.  If Debian's chromium
 # is installed, scripts/check-report renders the page and must see every
 # figure load, and must fail on a copy with a broken figure; otherwise the
 # browser check prints SKIP.
@@ -143,6 +147,20 @@ cp "$OUT/$first" "$TMP/rerun/$first"
 "$NZK" reproduce --check "$TMP/rerun" >/dev/null 2>"$TMP/err"
 [ $? = 1 ] && grep -q "not named by results.json" "$TMP/err"
 ok $? "--check rejects a figure left by another run: $(cat "$TMP/err")"
+# An installed copy finds the templates in <prefix>/share/nzk/reports next
+# to its bin/ before the source tree: a broken template there must be the
+# one used (the run fails), a good copy must work.
+mkdir -p "$TMP/prefix/bin" "$TMP/prefix/share/nzk/reports"
+cp "$NZK" "$TMP/prefix/bin/nzk"
+cp "$SRC"/reports/*.gp "$TMP/prefix/share/nzk/reports/"
+(unset NZK_REPORTS_DIR; "$TMP/prefix/bin/nzk" reproduce --quick --no-progress \
+  --only acceleration --out "$TMP/inst" >/dev/null 2>"$TMP/err")
+ok $? "an installed copy draws with the templates in its prefix: $(cat "$TMP/err")"
+echo 'this is not gnuplot' >"$TMP/prefix/share/nzk/reports/acceleration.gp"
+(unset NZK_REPORTS_DIR; "$TMP/prefix/bin/nzk" reproduce --quick --no-progress \
+  --only acceleration --out "$TMP/inst" >/dev/null 2>"$TMP/err")
+[ $? = 1 ] && grep -q "$TMP/prefix/bin/../share/nzk/reports" "$TMP/err"
+ok $? "it uses its prefix's templates before the source tree's: $(cat "$TMP/err")"
 touch "$TMP/file"
 "$NZK" reproduce --quick --no-progress --out "$TMP/file/sub" >/dev/null 2>"$TMP/err"
 [ $? = 1 ] && [ "$(wc -l <"$TMP/err")" = 1 ] && [ ! -e "$TMP/file/sub/results.json" ]

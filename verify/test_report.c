@@ -283,6 +283,12 @@ static void folder_checks(json_t *doc, int n_fig)
   }
   rename(save, file);
   vt_ok(nzk_results_check_dir(dir) == 0, "restored figure checks out again");
+  path(file, "tables/demo_losses.csv");
+  remove(file);
+  vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED && strstr(nzk_error_message(), "table CSV"),
+        "a missing table CSV is found (%s)", nzk_error_message());
+  vt_ok(nzk_results_write_tables(doc, dir) == 0 && nzk_results_check_dir(dir) == 0,
+        "rewritten tables check out again (%s)", nzk_error_message());
   path(file, "fig/old_run.dat");
   truncate_to(file, 10);
   vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED && strstr(nzk_error_message(), "old_run"),
@@ -295,10 +301,6 @@ static void folder_checks(json_t *doc, int n_fig)
   path(file, "fig/mc.png");
   vt_ok(access(file, F_OK) != 0 && nzk_results_check_dir(dir) == GSL_EFAILED,
         "the cleared folder no longer checks out: its figures are gone (%s)",
-        nzk_error_message());
-  path(file, "tables/demo_losses.csv");
-  remove(file);
-  vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED, "a missing table CSV is found (%s)",
         nzk_error_message());
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (getenv("NZK_KEEP_TMP") == NULL && system(cmd) != 0) vt_skip("could not remove %s", dir);
