@@ -4,7 +4,10 @@
 # quoted names; column 1 regime label, then one column per series), ncol,
 # title.  Missing bars (NaN) are runs that never reached the target.
 load tmpldir.'/common.gp'
-set title title
+# left-aligned at the top of the canvas: a centred title over a plot whose key
+# sits outside on the right is clipped on the left when it is long
+set label 1 title at screen 0.01, screen 0.975 left front
+set tmargin 3
 set ylabel 'speed-up over plain = steps_plain / steps_scheme (ratio)'
 set xlabel 'comparison regime'
 set logscale y

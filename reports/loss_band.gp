@@ -3,7 +3,10 @@
 # column 1 step, then for each method three columns: mean, low, high),
 # nmeth (number of methods), title.
 load tmpldir.'/common.gp'
-set title title
+# left-aligned at the top of the canvas: a centred title over a plot whose key
+# sits outside on the right is clipped on the left when it is long
+set label 1 title at screen 0.01, screen 0.975 left front
+set tmargin 3
 set xlabel 'training step t (iterations)'
 set ylabel 'training loss L = |f - y|^2 / 2n  (squared target units)'
 set logscale y

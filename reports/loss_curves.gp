@@ -4,7 +4,10 @@
 # title; optional ylabel and logx ('1' for a logarithmic step axis).
 load tmpldir.'/common.gp'
 if (!exists("ylabel")) ylabel = 'training loss L = |f - y|^2 / 2n  (squared target units)'
-set title title
+# left-aligned at the top of the canvas: a centred title over a plot whose key
+# sits outside on the right is clipped on the left when it is long
+set label 1 title at screen 0.01, screen 0.975 left front
+set tmargin 3
 set xlabel 'training step t (iterations)'
 set ylabel ylabel
 set logscale y

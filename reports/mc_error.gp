@@ -5,7 +5,10 @@
 # slopes and intercepts (space-separated, one per scheme, of the fit
 # log10 err = a + b log10 S), title.
 load tmpldir.'/common.gp'
-set title title
+# left-aligned at the top of the canvas: a centred title over a plot whose key
+# sits outside on the right is clipped on the left when it is long
+set label 1 title at screen 0.01, screen 0.975 left front
+set tmargin 3
 set xlabel 'Monte Carlo draws S (count)'
 set ylabel 'relative error |K_S - E K|_F / |E K|_F (dimensionless)'
 set logscale xy

@@ -97,11 +97,22 @@ int nzk_exp_width_sweep(const nzk_exp_config *cfg, json_t *doc);
  * Returns 0 or the first failure's status; then no results.json or
  * index.html of this run exists. */
 int nzk_reproduce(const nzk_exp_config *cfg, json_t **doc);
+/* 1 if `group` names a group of nzk_reproduce (kernel, linear, ffn, images,
+ * width, acceleration), else 0 (also for NULL). */
+int nzk_reproduce_group_known(const char *group);
 
 /* A ZO run counts as diverged when its loss exceeds this factor times
  * max(L0, |y|^2 / 2n), or is not finite (train.h's rule, stricter factor:
  * runs 10^4 above their start carry no information on the mean). */
 #define NZK_XP_RUNAWAY 1e4
+
+/* Column 0 of M, then the groups of `group` consecutive columns (1.., in
+ * order) whose first column has a finite value in M or in M2 (M2 NULL, or
+ * of M's shape); kept_names (M->size2 entries) receives their names.  New
+ * matrix, NULL on no memory.  Used so that no legend lists a series with
+ * no data. */
+gsl_matrix *nzk_xp_finite_columns(const gsl_matrix *M, const gsl_matrix *M2, size_t group,
+                                  const char *const *names, const char **kept_names);
 
 /* Helpers shared by the experiment files (experiment_common.c). */
 double nzk_xp_now(void);

@@ -18,6 +18,12 @@
  * measured as the first step where the mean loss of R real runs (the
  * exact-law stepper of zo_exact.h) reaches the target.  Speed-up over
  * plain = steps_plain / steps_scheme, measured next to predicted.
+ * Every regime is run with N_REP seeds of the runs (same data); the table
+ * and text give replicate 0 with the range over all N_REP.  T5 is reported
+ * as measurements: the design asks for the speed-up next to its prediction
+ * and for an honest finding, and sets no pass/fail rule, so no verdict is
+ * recorded here (the prediction at equal eta overstates the real runs by
+ * far in the full run: an expected-kernel prediction is not a rule).
  * Limitation: the largest stable eta is known to a factor sqrt(2) only, and
  * "stable" means that none of R runs diverged, so a lucky grid point can
  * pass; the runs use the exact-law stepper (isotropic Gaussian z only). */
@@ -39,6 +45,7 @@
 #define N_SCH 3
 #define N_REGIMES 3
 #define RUNAWAY 1e4
+#define N_REP 3 /* seeds of the runs; the spread of the speed-ups over them is reported */
 
 typedef struct {
   size_t n, p, T, R, tmax;
@@ -192,16 +199,37 @@ static double speedup(size_t base, size_t s, size_t never)
   return (double)(base ? base : 1) / (double)(s ? s : 1);
 }
 
+/* Smallest and largest finite measured speed-up of scheme s in regime g
+ * over the replicates (NaN when none is finite). */
+static void speedup_range(const accel *a, const accel_result *res, int g, int s, double *lo,
+                          double *hi)
+{
+  *lo = *hi = NAN;
+  for (int k = 0; k < N_REP; k++) {
+    double v = speedup(res[k].meas[g][0], res[k].meas[g][s], a->tmax + 1);
+    if (!isfinite(v)) continue;
+    if (!(v >= *lo)) *lo = v;
+    if (!(v <= *hi)) *hi = v;
+  }
+}
+
 static json_t *accel_table(const accel *a, const accel_result *res)
 {
   static const char *names[] = {"regime", "scheme", "eta", "steps predicted", "steps measured",
-                                "speed-up predicted", "speed-up measured", "runs diverged"};
-  json_t *t = nzk_table_new("speedup", "Steps to the target loss and speed-up over plain "
-                            "(n/a: not reached within 4 T steps)", 8, names, NULL);
+                                "speed-up predicted", "speed-up measured",
+                                "measured, min over seeds", "measured, max over seeds",
+                                "runs diverged"};
+  char title[200];
+  snprintf(title, sizeof title, "Steps to the target loss and speed-up over plain (first "
+           "seed of the runs; min and max over %d seeds; n/a: not reached within 4 T steps)",
+           N_REP);
+  json_t *t = nzk_table_new("speedup", title, 10, names, NULL);
   for (int g = 0; t && g < N_REGIMES; g++)
     for (int s = 0; s < N_SCH; s++) {
       json_t *row = nzk_table_add_row(t);
       size_t never = a->tmax + 1;
+      double lo, hi;
+      speedup_range(a, res, g, s, &lo, &hi);
       nzk_row_str(row, regime_names[g]);
       nzk_row_str(row, nzk_scheme_name((nzk_scheme)s));
       nzk_row_real(row, res->eta[g][s]);
@@ -209,6 +237,8 @@ static json_t *accel_table(const accel *a, const accel_result *res)
       nzk_row_real(row, res->meas[g][s] < never ? (double)res->meas[g][s] : NAN);
       nzk_row_real(row, speedup(res->pred[g][0], res->pred[g][s], never));
       nzk_row_real(row, speedup(res->meas[g][0], res->meas[g][s], never));
+      nzk_row_real(row, lo);
+      nzk_row_real(row, hi);
       nzk_row_int(row, (long long)res->div[g][s]);
     }
   return t;
@@ -294,16 +324,35 @@ static double plain_ms_limit(const accel *a)
   return eta;
 }
 
+/* "1.2 (range 0.37-0.76 over 3 seeds)" for regime g, shared over plain. */
+static void speedup_label(char *buf, size_t len, const accel *a, const accel_result *res,
+                          int g)
+{
+  double v = speedup(res->meas[g][0], res->meas[g][2], a->tmax + 1), lo, hi;
+  speedup_range(a, res, g, 2, &lo, &hi);
+  if (!isfinite(lo)) snprintf(buf, len, "n/a (never reached in any seed)");
+  else snprintf(buf, len, "%.3g (%.3g to %.3g over %d seeds of the runs)", v, lo, hi, N_REP);
+}
+
 static void accel_text(json_t *exp, const accel *a, const accel_result *res)
 {
   const size_t never = a->tmax + 1;
   double sa = speedup(res->meas[0][0], res->meas[0][2], never);
   double sb = speedup(res->meas[1][0], res->meas[1][2], never);
   double sc = speedup(res->meas[2][0], res->meas[2][2], never);
-  double ms = plain_ms_limit(a);
+  double ms = plain_ms_limit(a), lo_a, hi_a, lo_b, hi_b, lo_c, hi_c;
+  char la[120], lb[120], lc[120];
+  speedup_range(a, res, 0, 2, &lo_a, &hi_a);
+  speedup_range(a, res, 1, 2, &lo_b, &hi_b);
+  speedup_range(a, res, 2, 2, &lo_c, &hi_c);
+  speedup_label(la, sizeof la, a, res, 0);
+  speedup_label(lb, sizeof lb, a, res, 1);
+  speedup_label(lc, sizeof lc, a, res, 2);
   nzk_exp_set_metric(exp, "speedup_shared_equal_eta", sa);
   nzk_exp_set_metric(exp, "speedup_shared_equal_trace", sb);
   nzk_exp_set_metric(exp, "speedup_shared_max_stable", sc);
+  nzk_exp_set_metric(exp, "speedup_shared_max_stable_min_over_seeds", lo_c);
+  nzk_exp_set_metric(exp, "speedup_shared_max_stable_max_over_seeds", hi_c);
   nzk_exp_set_metric(exp, "plain_max_stable_eta_measured", res->eta[2][0]);
   nzk_exp_set_metric(exp, "plain_ms_stability_eta_t3b", ms);
   nzk_exp_set_text(exp, "compared",
@@ -312,34 +361,45 @@ static void accel_text(json_t *exp, const accel *a, const accel_result *res)
                    "%.4g (the loss plain kernel GD reaches at t = %zu), (a) at equal eta = %g, "
                    "(b) at eta scaled so that tr E K matches plain, (c) each at its largest "
                    "stable eta; predicted steps from the closed form with each expected "
-                   "kernel.", a->n, a->p, a->R, a->target, a->T, a->eta);
+                   "kernel.  Every regime is run with %d seeds of the runs on the same data.  "
+                   "These are measurements without a verdict (the design sets no pass/fail "
+                   "rule for T5).", a->n, a->p, a->R, a->target, a->T, a->eta, N_REP);
   nzk_exp_set_text(exp, "found",
-                   "Measured speed-up of shared over plain: (a) %.3g, (b) %.3g, (c) %.3g "
-                   "(n/a = not reached).  Largest stable eta: plain %.3g (T3b mean-square "
-                   "limit %.3g), pair %.3g, shared %.3g.  E K shared = (p+2) E K plain here, "
-                   "so (a) is the step-size ratio p + 2 = %zu.", sa, sb, sc, res->eta[2][0],
-                   ms, res->eta[2][1], res->eta[2][2], a->p + 2);
+                   "Measured speed-up of shared over plain: (a) %s, (b) %s, (c) %s.  Largest "
+                   "stable eta (first seed; known to a factor sqrt 2): plain %.3g (T3b "
+                   "mean-square limit %.3g), pair %.3g, shared %.3g.  E K shared = (p+2) E K "
+                   "plain here, so (a) is the step-size ratio p + 2 = %zu.", la, lb, lc,
+                   res->eta[2][0], ms, res->eta[2][1], res->eta[2][2], a->p + 2);
   double pa = speedup(res->pred[0][0], res->pred[0][2], never);
-  if (sa < 0.5 * pa)
-    nzk_exp_add_against(exp, "Even at equal eta the real shared runs are %.3g times faster, "
-                        "not the %.3g the expected kernels predict: the mean loss of the runs "
-                        "carries the spread of the residual, which the shared vector inflates "
-                        "by |z|^2 (T3b), so the expected-kernel curve the paper plots "
-                        "overstates the real runs.", sa, pa);
-  if (!(sb > 1.2) || !(sc > 1.2))
-    nzk_exp_add_against(exp, "The shared vector's acceleration does not survive a fair "
-                        "comparison: at equal effective step the speed-up is %.3g and with each "
-                        "scheme at its largest stable eta it is %.3g.  At equal eta the shared "
-                        "scheme simply takes a (p+2)-times larger expected step, which the "
-                        "plain scheme could take too.", sb, sc);
+  if (hi_a < 0.5 * pa)
+    nzk_exp_add_against(exp, "Even at equal eta the real shared runs are %.3g to %.3g times "
+                        "faster over %d seeds, not the %.3g the expected kernels predict: the "
+                        "mean loss of the runs carries the spread of the residual, which the "
+                        "shared vector inflates by |z|^2 (T3b), so the expected-kernel curve "
+                        "the paper plots overstates the real runs.", lo_a, hi_a, N_REP, pa);
+  int fair_none = !(hi_b > 1.2) && !(hi_c > 1.2);
+  int fair_some = lo_b > 1.2 || lo_c > 1.2;
+  if (fair_none)
+    nzk_exp_add_against(exp, "No clear acceleration by the shared vector in a fair "
+                        "comparison: at equal effective step its speed-up is at most %.3g and "
+                        "with each scheme at its largest stable eta at most %.3g over %d seeds "
+                        "of the runs (one data set; the stable eta is known to a factor sqrt "
+                        "2).  At equal eta the shared scheme takes a (p+2)-times larger "
+                        "expected step, which the plain scheme could take too.", hi_b, hi_c,
+                        N_REP);
+  else if (!fair_some)
+    nzk_exp_add_against(exp, "Whether the shared vector accelerates in a fair comparison is "
+                        "not settled at this precision: over %d seeds of the runs its speed-up "
+                        "ranges %.3g to %.3g at equal effective step and %.3g to %.3g at each "
+                        "scheme's largest stable eta.", N_REP, lo_b, hi_b, lo_c, hi_c);
 }
 
 int nzk_exp_acceleration(const nzk_exp_config *cfg, json_t *doc)
 {
   double t0 = nzk_xp_now();
   accel a;
-  accel_result res;
-  memset(&res, 0, sizeof res);
+  accel_result res[N_REP];
+  memset(res, 0, sizeof res);
   int status = accel_setup(cfg, &a);
   json_t *exp = status ? NULL
                        : nzk_results_add_experiment(doc, "acceleration", "Theorem T5: "
@@ -353,11 +413,16 @@ int nzk_exp_acceleration(const nzk_exp_config *cfg, json_t *doc)
     nzk_exp_set_setting_real(exp, "runs", (double)a.R);
     nzk_exp_set_setting_real(exp, "target loss", a.target);
     nzk_exp_set_setting_str(exp, "directions", "N(0, I), exact-law runs (zo_exact.h)");
-    accel_regimes(cfg, &a, &res);
-    status = nzk_exp_add_table(exp, accel_table(&a, &res));
+    nzk_exp_set_setting_real(exp, "seeds of the runs", N_REP);
+    const uint64_t base = a.seed;
+    for (int k = 0; k < N_REP; k++) {
+      a.seed = base + 1000003u * (uint64_t)k;
+      accel_regimes(cfg, &a, &res[k]);
+    }
+    status = nzk_exp_add_table(exp, accel_table(&a, res));
   }
-  if (!status) status = accel_figure(cfg, exp, &a, &res);
-  if (!status) accel_text(exp, &a, &res);
+  if (!status) status = accel_figure(cfg, exp, &a, res);
+  if (!status) accel_text(exp, &a, res);
   if (exp) nzk_exp_set_elapsed(exp, nzk_xp_now() - t0);
   accel_free(&a);
   return status;

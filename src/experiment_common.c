@@ -52,16 +52,25 @@ static int figure_paths(const nzk_exp_config *cfg, const json_t *exp, const char
   return status;
 }
 
-/* Columns of M with at least one finite value (column 0 always kept). */
-static gsl_matrix *finite_columns(const gsl_matrix *M, const char *const *names,
-                                  const char **kept_names)
+/* 1 if column j of M (or of M2 when given) has a finite value. */
+static int column_has_data(const gsl_matrix *M, const gsl_matrix *M2, size_t j)
 {
-  size_t keep = 0;
+  for (size_t i = 0; i < M->size1; i++)
+    if (isfinite(gsl_matrix_get(M, i, j)) || (M2 && isfinite(gsl_matrix_get(M2, i, j))))
+      return 1;
+  return 0;
+}
+
+gsl_matrix *nzk_xp_finite_columns(const gsl_matrix *M, const gsl_matrix *M2, size_t group,
+                                  const char *const *names, const char **kept_names)
+{
+  size_t keep = 0, n_groups = (M->size2 - 1) / group;
   size_t *cols = malloc(M->size2 * sizeof *cols);
-  for (size_t j = 0; cols && j < M->size2; j++) {
-    int any = j == 0;
-    for (size_t i = 0; i < M->size1 && !any; i++) any = isfinite(gsl_matrix_get(M, i, j));
-    if (any) cols[keep++] = j;
+  if (cols) cols[keep++] = 0;
+  for (size_t g = 0; cols && g < n_groups; g++) {
+    size_t first = 1 + g * group; /* a group is kept when its first column has data */
+    if (!column_has_data(M, M2, first)) continue;
+    for (size_t j = first; j < first + group; j++) cols[keep++] = j;
   }
   gsl_matrix *out = cols ? gsl_matrix_alloc(M->size1, keep) : NULL;
   for (size_t j = 0; out && j < keep; j++) {
@@ -80,11 +89,15 @@ int nzk_xp_plot_curves(const nzk_exp_config *cfg, json_t *exp, const char *fig,
   int status = figure_paths(cfg, exp, fig, ".dat", rel, data, png);
   if (status) return status;
   const char **kept = malloc(M->size2 * sizeof *kept);
-  gsl_matrix *K = band ? NULL : finite_columns(M, names, kept);
-  if (!kept || (!band && !K)) status = NZK_FAIL(GSL_ENOMEM, "out of memory");
-  if (!status) status = nzk_plot_write_columns(data, band ? names : kept, band ? M : K);
-  if (band) snprintf(ncol, sizeof ncol, "%zu", (M->size2 - 1) / 3);
-  else if (K) snprintf(ncol, sizeof ncol, "%zu", K->size2);
+  /* a series with no finite value would still get a legend entry */
+  gsl_matrix *K = kept ? nzk_xp_finite_columns(M, NULL, band ? 3 : 1, names, kept) : NULL;
+  if (!kept || !K) status = NZK_FAIL(GSL_ENOMEM, "out of memory");
+  if (!status && K->size2 < 2)
+    status = NZK_FAIL(GSL_EDOM, "%s: no series of figure %s has a finite value",
+                      json_string_value(json_object_get(exp, "id")), fig);
+  if (!status) status = nzk_plot_write_columns(data, kept, K);
+  if (!status && band) snprintf(ncol, sizeof ncol, "%zu", (K->size2 - 1) / 3);
+  else if (!status) snprintf(ncol, sizeof ncol, "%zu", K->size2);
   free(kept);
   gsl_matrix_free(K);
   if (status) return status;

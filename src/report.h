@@ -82,11 +82,20 @@ int nzk_exp_add_table(json_t *exp, json_t *table);
  * .rows[3]: 4 cells, 5 columns"). */
 int nzk_results_validate(const json_t *doc);
 
-/* Counts over all verdicts of the document. */
+/* Counts over all verdicts of the document.  not_ok = untested + missed:
+ * `untested` checks expected a pass or fail (fixed before the run) but came
+ * out "not testable" or "undefined" (e.g. the runs diverged); `missed`
+ * checks reached a decided verdict other than the expected one. */
 typedef struct {
-  size_t total, ok, not_ok, pass, fail, not_testable, undefined;
+  size_t total, ok, not_ok, untested, missed, pass, fail, not_testable, undefined;
 } nzk_verdict_tally;
 void nzk_results_tally(const json_t *doc, nzk_verdict_tally *tally);
+/* The headline sentence of a run into buf (always NUL-terminated, cut
+ * with "..." if too long): "X of Y checks reached their expected verdict"
+ * then, when there are any, "; K not testable: <experiment>: <check>
+ * (<reason>); ..." and "; M reached another verdict: <experiment>:
+ * <check>; ...", ending with a full stop. */
+void nzk_results_headline(const json_t *doc, char *buf, size_t len);
 
 /* --- tables -------------------------------------------------------------- */
 
@@ -113,8 +122,10 @@ int nzk_results_write_tables(const json_t *doc, const char *dir);
 
 /* --- figures (gnuplot) --------------------------------------------------- */
 
-/* Folder of the gnuplot templates: $NZK_REPORTS_DIR if set, else the
- * source tree's reports/ (compiled in), else the installed copy. */
+/* Folder of the gnuplot templates, the first that exists of:
+ * $NZK_REPORTS_DIR; <dir of the program>/../share/nzk/reports; the
+ * configured install prefix's share/nzk/reports (CMAKE_INSTALL_FULL_DATADIR,
+ * compiled in); the source tree's reports/ (compiled in); "reports". */
 const char *nzk_plot_template_dir(void);
 
 /* Whitespace-separated data file for gnuplot: a first line of quoted
@@ -156,8 +167,21 @@ int nzk_html_write(const json_t *doc, const char *dir);
 /* Checks a finished output folder: results.json parses and validates,
  * every figure file it names is a PNG/SVG (nzk_plot_file_ok), every table
  * has its CSV, tables.md and index.html exist, and every <img src> in the
- * page names an existing good figure.  Returns 0 or GSL_EFAILED with the
+ * page names an existing good figure, and every entry of fig/ and tables/
+ * is named by the document: a figure file, a file of the figure's data
+ * (fig/<figure without extension>.<anything>), or a table's CSV
+ * (tables/<experiment>_<table>.csv).  Returns 0 or GSL_EFAILED with the
  * first problem. */
 int nzk_results_check_dir(const char *dir);
+
+/* Removes what an earlier `nzk reproduce` wrote into `dir`, so that a run
+ * that fails leaves no old report and a run of one group leaves no other
+ * group's figures: results.json, index.html, tables.md (and their
+ * .partial files) in `dir`; regular files ending in .png, .svg, .png.log,
+ * .dat, .est, .formula, .z or .partial in dir/fig; .csv and .csv.partial in
+ * dir/tables.  Nothing else is touched (other files, subfolders, links).
+ * Returns 0 (also when the folders do not exist) or GSL_EFAILED naming a
+ * file that could not be removed. */
+int nzk_results_clear_dir(const char *dir);
 
 #endif

@@ -2,12 +2,16 @@
  * folder (report.h, nzk_results_check_dir).  It re-reads what was written,
  * so it catches a file removed or truncated after the run as well as a
  * writer bug: the document validates, every figure it names is a real
- * image, every table has its CSV, and the page shows exactly the figures
- * of the document, each of which exists. */
+ * image, every table has its CSV, the page shows exactly the figures
+ * of the document, each of which exists, and fig/ and tables/ hold nothing
+ * the document does not name (no figure or table left by another run).
+ * Also the clean-up a run does first (nzk_results_clear_dir). */
 #include "report.h"
 #include "report_io.h"
 #include "nzk_error.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,6 +90,108 @@ static int check_page_images(const char *dir, const char *html, size_t n_figures
   return 0;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* 1 if fig/<name> is a figure of the document or one of its data files,
+ * named <figure without .png/.svg>.<anything> (DESIGN: report.h). */
+static int figure_file_named(const json_t *doc, const char *name)
+{
+  size_t k, j;
+  json_t *e, *x;
+  json_array_foreach(json_object_get(doc, "experiments"), k, e)
+    json_array_foreach(json_object_get(e, "figures"), j, x) {
+      const char *file = json_string_value(json_object_get(x, "file"));
+      if (!file || strncmp(file, "fig/", 4) != 0) continue;
+      file += 4;
+      const char *dot = strrchr(file, '.');
+      size_t stem = dot ? (size_t)(dot - file) : strlen(file);
+      if (!strcmp(name, file) || (!strncmp(name, file, stem) && name[stem] == '.')) return 1;
+    }
+  return 0;
+}
+
+/* 1 if tables/<name> is <experiment>_<table>.csv of the document. */
+static int table_file_named(const json_t *doc, const char *name)
+{
+  size_t k, j;
+  json_t *e, *x;
+  char want[512];
+  json_array_foreach(json_object_get(doc, "experiments"), k, e)
+    json_array_foreach(json_object_get(e, "tables"), j, x) {
+      snprintf(want, sizeof want, "%s_%s.csv", json_string_value(json_object_get(e, "id")),
+               json_string_value(json_object_get(x, "id")));
+      if (!strcmp(name, want)) return 1;
+    }
+  return 0;
+}
+
+/* Every entry of <dir>/<sub> must be named by the document. */
+static int check_no_strays(const json_t *doc, const char *dir, const char *sub, int figures)
+{
+  char path[4096];
+  if (nzk_path_join(path, sizeof path, dir, sub)) return GSL_EFAILED;
+  DIR *d = opendir(path);
+  if (!d) return 0; /* no figures or tables at all: check_outputs judged that */
+  struct dirent *de;
+  int status = 0;
+  while (!status && (de = readdir(d)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    int named = figures ? figure_file_named(doc, de->d_name) : table_file_named(doc, de->d_name);
+    if (!named)
+      status = NZK_FAIL(GSL_EFAILED, "%s/%s is not named by results.json (left by another "
+                        "run?)", path, de->d_name);
+  }
+  closedir(d);
+  return status;
+}
+
+/* Remove the regular files of <dir>/<sub> whose names end with one of
+ * `suffixes` (NULL-terminated). */
+static int clear_files(const char *dir, const char *sub, const char *const *suffixes)
+{
+  char path[4096], file[4096];
+  if (nzk_path_join(path, sizeof path, dir, sub)) return GSL_EFAILED;
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  struct dirent *de;
+  int status = 0;
+  while (!status && (de = readdir(d)) != NULL) {
+    int ours = 0;
+    for (const char *const *s = suffixes; *s && !ours; s++) ours = ends_with(de->d_name, *s);
+    struct stat st;
+    if (!ours || nzk_path_join(file, sizeof file, path, de->d_name) || lstat(file, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+      continue;
+    if (remove(file) != 0) status = NZK_FAIL(GSL_EFAILED, "%s: cannot remove", file);
+  }
+  closedir(d);
+  return status;
+}
+
+int nzk_results_clear_dir(const char *dir)
+{
+  static const char *const top[] = {"results.json", "index.html", "tables.md",
+                                    "results.json.partial", "index.html.partial",
+                                    "tables.md.partial", NULL};
+  static const char *const figs[] = {".png", ".svg", ".png.log", ".dat", ".est", ".formula",
+                                     ".z", ".partial", NULL};
+  static const char *const tabs[] = {".csv", ".csv.partial", NULL};
+  char path[4096];
+  for (const char *const *f = top; *f; f++) {
+    if (nzk_path_join(path, sizeof path, dir, *f)) return GSL_EFAILED;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && remove(path) != 0)
+      return NZK_FAIL(GSL_EFAILED, "%s: cannot remove the previous run's file", path);
+  }
+  int status = clear_files(dir, "fig", figs);
+  if (!status) status = clear_files(dir, "tables", tabs);
+  return status;
+}
+
 int nzk_results_check_dir(const char *dir)
 {
   char path[4096];
@@ -97,6 +203,8 @@ int nzk_results_check_dir(const char *dir)
   size_t n_figures = 0;
   int status = nzk_results_validate(doc);
   if (!status) status = check_outputs(doc, dir, &n_figures);
+  if (!status) status = check_no_strays(doc, dir, "fig", 1);
+  if (!status) status = check_no_strays(doc, dir, "tables", 0);
   json_decref(doc);
   if (status) return status;
 

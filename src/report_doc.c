@@ -172,14 +172,58 @@ void nzk_results_tally(const json_t *doc, nzk_verdict_tally *t)
     json_array_foreach(json_object_get(e, "verdicts"), j, v) {
       const char *name = json_string_value(json_object_get(v, "verdict"));
       t->total++;
-      if (json_is_true(json_object_get(v, "ok"))) t->ok++;
-      else t->not_ok++;
       if (!name) continue;
+      int untestable = !strcmp(name, "not testable") || !strcmp(name, "undefined");
+      if (json_is_true(json_object_get(v, "ok"))) t->ok++;
+      else if (untestable) t->untested++, t->not_ok++;
+      else t->missed++, t->not_ok++;
       if (strcmp(name, "pass") == 0) t->pass++;
       else if (strcmp(name, "fail") == 0) t->fail++;
       else if (strcmp(name, "not testable") == 0) t->not_testable++;
       else if (strcmp(name, "undefined") == 0) t->undefined++;
     }
+}
+
+/* Append "; <label>: <exp>: <check> (<reason>); ..." for every verdict
+ * that is not ok and whose untestability equals `untestable`. */
+static void append_misses(const json_t *doc, int untestable, size_t count, const char *label,
+                          char *buf, size_t len)
+{
+  size_t k, j, used = strlen(buf), n = 0;
+  json_t *e, *v;
+  if (!count) return;
+  used += (size_t)snprintf(buf + used, len - used, "; %zu %s: ", count, label);
+  json_array_foreach(json_object_get(doc, "experiments"), k, e)
+    json_array_foreach(json_object_get(e, "verdicts"), j, v) {
+      const char *name = json_string_value(json_object_get(v, "verdict"));
+      if (used >= len || !name || json_is_true(json_object_get(v, "ok"))) continue;
+      int u = !strcmp(name, "not testable") || !strcmp(name, "undefined");
+      if (u != untestable) continue;
+      used += (size_t)snprintf(buf + used, len - used, "%s%s: %s (%s)", n++ ? "; " : "",
+                               json_string_value(json_object_get(e, "id")),
+                               json_string_value(json_object_get(v, "check")),
+                               u ? json_string_value(json_object_get(v, "reason")) : name);
+    }
+}
+
+void nzk_results_headline(const json_t *doc, char *buf, size_t len)
+{
+  nzk_verdict_tally t;
+  if (len < 8) {
+    if (len) buf[0] = '\0';
+    return;
+  }
+  nzk_results_tally(doc, &t);
+  snprintf(buf, len, "%zu of %zu checks reached their expected verdict", t.ok, t.total);
+  append_misses(doc, 1, t.untested, "not testable", buf, len);
+  append_misses(doc, 0, t.missed, "reached another verdict than expected", buf, len);
+  size_t used = strlen(buf);
+  if (used + 2 < len) {
+    buf[used] = '.';
+    buf[used + 1] = '\0';
+  } else {
+    memcpy(buf + len - 4, "...", 4);
+  }
 }
 
 /* --- tables -------------------------------------------------------------- */

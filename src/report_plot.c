@@ -25,19 +25,41 @@
 #define NZK_GNUPLOT "gnuplot"
 #endif
 
+static int is_dir(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* <prefix>/share/nzk/reports next to the running program's <prefix>/bin,
+ * so a copy installed with `cmake --install --prefix P` finds its own
+ * templates even when P differs from the configured prefix. */
+static int exe_relative_reports(char *dir, size_t len)
+{
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return 0;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (!slash) return 0;
+  *slash = '\0'; /* the bin folder */
+  int k = snprintf(dir, len, "%s/../share/nzk/reports", exe);
+  return k > 0 && (size_t)k < len && is_dir(dir);
+}
+
 const char *nzk_plot_template_dir(void)
 {
   static char dir[4096];
   const char *env = getenv("NZK_REPORTS_DIR");
   if (env && *env) return env;
-  struct stat st;
-#ifdef NZK_SOURCE_DIR
-  snprintf(dir, sizeof dir, "%s/reports", NZK_SOURCE_DIR);
-  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return dir;
-#endif
+  if (exe_relative_reports(dir, sizeof dir)) return dir;
 #ifdef NZK_DATA_DIR
   snprintf(dir, sizeof dir, "%s/reports", NZK_DATA_DIR);
-  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+  if (is_dir(dir)) return dir;
+#endif
+#ifdef NZK_SOURCE_DIR
+  snprintf(dir, sizeof dir, "%s/reports", NZK_SOURCE_DIR);
+  if (is_dir(dir)) return dir;
 #endif
   return "reports";
 }
@@ -174,7 +196,9 @@ int nzk_plot_run(const char *tmpl, const char *out_png, const char *const *vars)
       snprintf(log, sizeof log, "%s.log", out_png) >= (int)sizeof log)
     return NZK_FAIL(GSL_EINVAL, "plot: path too long for template %s", tmpl);
   if (access(script, R_OK) != 0)
-    return NZK_FAIL(GSL_EFAILED, "plot: template %s not readable (set NZK_REPORTS_DIR)", script);
+    return NZK_FAIL(GSL_EFAILED,
+                    "plot: template %s not readable (set NZK_REPORTS_DIR to the folder of the "
+                    ".gp templates)", script);
   int status = build_assignments(assign, sizeof assign, vars, out_png);
   if (status) return status;
 

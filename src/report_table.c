@@ -112,10 +112,11 @@ static void write_verdict_summary(FILE *fp, const json_t *doc)
 {
   nzk_verdict_tally t;
   nzk_results_tally(doc, &t);
-  fprintf(fp, "## Theorem checks\n\n%zu checks: %zu reached their expected verdict, %zu did "
-          "not (pass %zu, fail %zu, not testable %zu, undefined %zu; negative controls are "
-          "expected to fail).\n\n", t.total, t.ok, t.not_ok, t.pass, t.fail, t.not_testable,
-          t.undefined);
+  char head[2048];
+  nzk_results_headline(doc, head, sizeof head);
+  fprintf(fp, "## Theorem checks\n\n%s\n\nVerdicts: pass %zu, fail %zu, not testable %zu, "
+          "undefined %zu; negative controls are expected to fail.\n\n", head, t.pass, t.fail,
+          t.not_testable, t.undefined);
   fputs("| experiment | theorem | check | verdict | expected | ok | max abs z | threshold |\n"
         "|---|---|---|---|---|---|---:|---:|\n", fp);
   size_t k, j;

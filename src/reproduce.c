@@ -20,6 +20,23 @@ typedef struct {
   experiment_fn run;
 } step;
 
+static const step steps[] = {
+    {"kernel", "kernel checks (T1)", nzk_exp_kernel_checks},
+    {"linear", "linear synthetic rows", nzk_exp_linear_synthetic},
+    {"ffn", "FFN synthetic row", nzk_exp_ffn_synthetic},
+    {"images", "image data sets", nzk_exp_images},
+    {"width", "width sweep (T4)", nzk_exp_width_sweep},
+    {"acceleration", "acceleration (T5)", nzk_exp_acceleration},
+};
+static const size_t n_steps = sizeof steps / sizeof steps[0];
+
+int nzk_reproduce_group_known(const char *group)
+{
+  for (size_t k = 0; group && k < n_steps; k++)
+    if (!strcmp(group, steps[k].group)) return 1;
+  return 0;
+}
+
 static int write_outputs(const nzk_exp_config *cfg, json_t *doc)
 {
   char path[4096];
@@ -34,33 +51,20 @@ static int write_outputs(const nzk_exp_config *cfg, json_t *doc)
 
 int nzk_reproduce(const nzk_exp_config *cfg, json_t **doc_out)
 {
-  static const step steps[] = {
-      {"kernel", "kernel checks (T1)", nzk_exp_kernel_checks},
-      {"linear", "linear synthetic rows", nzk_exp_linear_synthetic},
-      {"ffn", "FFN synthetic row", nzk_exp_ffn_synthetic},
-      {"images", "image data sets", nzk_exp_images},
-      {"width", "width sweep (T4)", nzk_exp_width_sweep},
-      {"acceleration", "acceleration (T5)", nzk_exp_acceleration},
-  };
-  const size_t n_steps = sizeof steps / sizeof steps[0];
   char fig[4096];
   double t0 = nzk_xp_now();
   *doc_out = NULL;
-  int known = cfg->only == NULL;
-  for (size_t k = 0; k < n_steps; k++) known |= cfg->only && !strcmp(cfg->only, steps[k].group);
-  if (!known)
+  if (!cfg->out_dir || !*cfg->out_dir)
+    return NZK_FAIL(GSL_EINVAL, "empty output folder name");
+  if (cfg->only && !nzk_reproduce_group_known(cfg->only))
     return NZK_FAIL(GSL_EINVAL, "unknown experiment group '%s' (kernel, linear, ffn, images, "
                     "width, acceleration)", cfg->only);
   int status = nzk_path_join(fig, sizeof fig, cfg->out_dir, "fig");
   if (!status) status = nzk_mkdir_p(fig);
   /* A report left by an earlier run in this folder must not survive a run
-   * that fails, or it would stand next to this run's figures as if whole. */
-  static const char *finished[] = {"results.json", "index.html", "tables.md"};
-  for (size_t k = 0; k < 3 && !status; k++) {
-    char old[4096];
-    status = nzk_path_join(old, sizeof old, cfg->out_dir, finished[k]);
-    if (!status) remove(old);
-  }
+   * that fails, nor stand next to this run's figures as if it were part of
+   * it: only files a run writes are removed (report.h). */
+  if (!status) status = nzk_results_clear_dir(cfg->out_dir);
   json_t *doc = status ? NULL : nzk_results_new(cfg->quick ? "quick" : "full", cfg->seed);
   if (!status && !doc) status = nzk_error_code();
   if (!status) status = nzk_results_add_dataset(doc, "synthetic", 1, "generated (DESIGN.md 5)");

@@ -6,8 +6,10 @@
  * Each check has its negative control: the validator must reject a row of
  * the wrong length, an unknown verdict and an "ok" that contradicts the
  * verdict; the folder check must reject a deleted and a truncated figure;
- * the plot runner must reject a missing template, a data file with no
- * usable points and a value holding a quote. */
+ * the folder check must reject a file in fig/ the document does not name,
+ * and nzk_results_clear_dir must remove it; the plot runner must reject a
+ * missing template, a data file with no usable points and a value
+ * holding a quote. */
 #include "report.h"
 #include "report_io.h"
 #include "nzk_error.h"
@@ -72,9 +74,9 @@ static int draw_maps(json_t *ex)
       gsl_matrix_set(K, i, j, cos(0.3 * (double)i - 0.2 * (double)j));
       gsl_matrix_set(Z, i, j, sin(1.7319 * (double)(i * 12 + j)));
     }
-  path(data, "fig/k_est.dat");
-  path(data2, "fig/k_form.dat");
-  path(data3, "fig/k_z.dat");
+  path(data, "fig/heat.est");
+  path(data2, "fig/heat.formula");
+  path(data3, "fig/heat.z");
   nzk_plot_write_matrix(data, K);
   nzk_plot_write_matrix(data2, K);
   nzk_plot_write_matrix(data3, Z);
@@ -173,6 +175,9 @@ static void plot_negative_controls(void)
   const char *v4[] = {"datafile", "/nonexistent/file.dat", "ncol", "2", "title", "x", NULL};
   vt_ok(nzk_plot_run("loss_curves", png, v4) == GSL_EFAILED,
         "a missing data file is an error (%s)", nzk_error_message());
+  remove(data); /* leave fig/ holding only files of the document */
+  path(data, "fig/bad.png.log");
+  remove(data);
 }
 
 static json_t *build_doc(void)
@@ -280,7 +285,22 @@ static void folder_checks(json_t *doc, int n_fig)
   vt_ok(nzk_results_check_dir(dir) == 0, "restored figure checks out again");
   path(file, "tables/demo_losses.csv");
   remove(file);
-  vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED, "a missing table CSV is found (%s)",
+  vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED && strstr(nzk_error_message(), "table CSV"),
+        "a missing table CSV is found (%s)", nzk_error_message());
+  vt_ok(nzk_results_write_tables(doc, dir) == 0 && nzk_results_check_dir(dir) == 0,
+        "rewritten tables check out again (%s)", nzk_error_message());
+  path(file, "fig/old_run.dat");
+  truncate_to(file, 10);
+  vt_ok(nzk_results_check_dir(dir) == GSL_EFAILED && strstr(nzk_error_message(), "old_run"),
+        "a file in fig/ the document does not name is found (%s)", nzk_error_message());
+  vt_ok(nzk_results_clear_dir(dir) == 0 && access(file, F_OK) != 0,
+        "clearing the folder removes it (%s)", nzk_error_message());
+  nzk_json_write((snprintf(file, sizeof file, "%s/results.json", dir), file), doc);
+  nzk_results_write_tables(doc, dir);
+  nzk_html_write(doc, dir);
+  path(file, "fig/mc.png");
+  vt_ok(access(file, F_OK) != 0 && nzk_results_check_dir(dir) == GSL_EFAILED,
+        "the cleared folder no longer checks out: its figures are gone (%s)",
         nzk_error_message());
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (getenv("NZK_KEEP_TMP") == NULL && system(cmd) != 0) vt_skip("could not remove %s", dir);
@@ -316,6 +336,33 @@ static void csv_markdown_format(json_t *doc)
   vt_ok(seen, "Markdown row with 4 significant digits");
 }
 
+/* A check that could not be tested counts as not reached in the tally and
+ * is named, with its reason, in the headline; a missed one as missed. */
+static void headline_counts_untested(void)
+{
+  char head[1024];
+  json_t *doc = nzk_results_new("quick", 1);
+  json_t *e = nzk_results_add_experiment(doc, "img", "Image row");
+  nzk_check_result pass = {.verdict = NZK_VERDICT_PASS, .statistic = 1, .threshold = 4};
+  nzk_check_result nt = {.verdict = NZK_VERDICT_NOT_TESTABLE};
+  snprintf(nt.reason, sizeof nt.reason, "3 of 4 runs diverged");
+  nzk_exp_add_verdict(e, "T3", "runs vs closed form", &pass, NZK_VERDICT_PASS);
+  nzk_exp_add_verdict(e, "T3", "shared runs vs closed form", &nt, NZK_VERDICT_PASS);
+  nzk_verdict_tally t;
+  nzk_results_tally(doc, &t);
+  nzk_results_headline(doc, head, sizeof head);
+  vt_ok(t.ok == 1 && t.untested == 1 && t.missed == 0 && t.not_ok == 1,
+        "an untested check is not counted as reached (ok %zu, untested %zu)", t.ok, t.untested);
+  vt_ok(strstr(head, "1 of 2 checks reached") && strstr(head, "1 not testable: img: shared runs "
+        "vs closed form (3 of 4 runs diverged)"), "headline names it: %s", head);
+  nzk_exp_add_verdict(e, "T3", "control", &pass, NZK_VERDICT_FAIL);
+  nzk_results_tally(doc, &t);
+  nzk_results_headline(doc, head, sizeof head);
+  vt_ok(t.missed == 1 && strstr(head, "1 of 3") && strstr(head, "img: control (pass)"),
+        "a missed control is counted and named: %s", head);
+  json_decref(doc);
+}
+
 int main(void)
 {
   snprintf(dir, sizeof dir, "/tmp/nzk_test_report_XXXXXX");
@@ -330,6 +377,7 @@ int main(void)
         nzk_error_message());
   validator_negative_controls(doc);
   csv_markdown_format(doc);
+  headline_counts_untested();
 
   json_t *e = nzk_results_experiment(doc, "demo");
   int n_fig = draw_curves(e) + draw_maps(e) + draw_acceleration(e);
