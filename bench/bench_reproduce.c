@@ -309,5 +309,8 @@ int main(int argc, char **argv)
   bench_record("reproduce", "image_experiment_s", "s", st, params);
   bench_record_ratio("reproduce", "image_experiment_vs_dgemm_bound", ratio,
                      BENCH_LOWER_IS_BETTER, params);
+  gsl_matrix_free(b.J);
+  gsl_vector_free(b.y);
+  gsl_vector_free(b.r0);
   return 0;
 }
