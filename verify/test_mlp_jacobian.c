@@ -143,9 +143,9 @@ static void check_tangent(uint64_t seed)
     for (size_t i = 0; i < n; i++) {
       want[i] = 0;
       for (size_t k = 0; k < p; k++) want[i] += gsl_matrix_get(J, i, k) * v[k];
-      err = fmax(err, fabs(jv[i] - want[i]));
-      scale = fmax(scale, fabs(want[i]));
-      err = fmax(err, fabs(nzk_mlp_tangent_f0(t)[i] - f[i]));
+      err = vt_nan_max(err, fabs(jv[i] - want[i]));
+      scale = vt_nan_max(scale, fabs(want[i]));
+      err = vt_nan_max(err, fabs(nzk_mlp_tangent_f0(t)[i] - f[i]));
     }
     vt_abs(err, 0.0, 16.0 * (double)p * DBL_EPSILON * (scale + 1), "tangent J0 v = J v and "
            "f0 = f for 5-12-7-3-1 %s (p=%zu)", nzk_activation_name((nzk_activation)a), p);
@@ -178,8 +178,8 @@ static void check_batching(uint64_t seed)
   for (size_t i = 0; i < n; i++) {
     gsl_matrix_const_view row = gsl_matrix_const_submatrix(X, i, 0, 1, 4);
     nzk_model_forward(m, theta, &row.matrix, &f_one);
-    err = fmax(err, fabs(f_one - f_all[i]));
-    scale = fmax(scale, fabs(f_all[i]));
+    err = vt_nan_max(err, fabs(f_one - f_all[i]));
+    scale = vt_nan_max(scale, fabs(f_all[i]));
   }
   vt_abs(err, 0.0, 64.0 * 9 * DBL_EPSILON * (scale + 1), "batched forward = row-by-row "
          "forward (n=%zu, 4-9-6-1 tanh ntk)", n);
@@ -211,7 +211,7 @@ static void check_param_scaling(uint64_t seed)
   }
   nzk_model_forward(mn, tn, X, fn);
   nzk_model_forward(ms, ts, X, fs);
-  for (int i = 0; i < 6; i++) err = fmax(err, fabs(fn[i] - fs[i]) / (1 + fabs(fs[i])));
+  for (int i = 0; i < 6; i++) err = vt_nan_max(err, fabs(fn[i] - fs[i]) / (1 + fabs(fs[i])));
   vt_abs(err, 0.0, 64.0 * 7 * DBL_EPSILON, "NTK forward = standard forward with W_l / "
          "sqrt(fan_in) (3-7-5-1 relu)");
   free(tn);

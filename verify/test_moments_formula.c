@@ -16,8 +16,8 @@ static double max_rel_diff(const gsl_matrix *A, const gsl_matrix *B)
   double num = 0, den = 0;
   for (size_t i = 0; i < A->size1; i++)
     for (size_t j = 0; j < A->size2; j++) {
-      num = fmax(num, fabs(gsl_matrix_get(A, i, j) - gsl_matrix_get(B, i, j)));
-      den = fmax(den, fabs(gsl_matrix_get(B, i, j)));
+      num = vt_nan_max(num, fabs(gsl_matrix_get(A, i, j) - gsl_matrix_get(B, i, j)));
+      den = vt_nan_max(den, fabs(gsl_matrix_get(B, i, j)));
     }
   return num / den;
 }

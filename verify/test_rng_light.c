@@ -26,8 +26,8 @@ int main(void)
     double u = gsl_rng_uniform(r);
     s1 += u;
     s2 += u * u;
-    lo = fmin(lo, u);
-    hi = fmax(hi, u);
+    lo = vt_nan_min(lo, u);
+    hi = vt_nan_max(hi, u);
   }
   vt_abs(s1 / N, 0.5, 5.0 * sqrt(1.0 / 12.0 / N), "uniform mean (5 SE)");
   vt_abs(s2 / N - (s1 / N) * (s1 / N), 1.0 / 12.0, 5.0 * sqrt(1.0 / 180.0 / N),

@@ -127,7 +127,7 @@ static void judge(const kernel_log *lg, const gsl_matrix *Kbar, const gsl_matrix
    * the printed factor is the resolution of the check (a few percent) */
   double worst = 0.0;
   for (size_t k = 0; k < n * n; k++) /* Kbar > 0: the features lie in the positive orthant */
-    worst = fmax(worst, s->data[k] / fabs(Kbar->data[k]));
+    worst = vt_nan_max(worst, s->data[k] / fabs(Kbar->data[k]));
   gsl_matrix *Kp = gsl_matrix_alloc(n, n);
   gsl_matrix_memcpy(Kp, Kbar);
   gsl_matrix_scale(Kp, 1.0 + 6.0 * worst);

@@ -72,7 +72,7 @@ static void sample_variance(const double *out, size_t R, size_t j0, size_t m, si
       q /= (double)m;
       double var_s2 = (q - v * v * (double)(m - 3) / (double)(m - 1)) / (double)m;
       gsl_matrix_set(s2, k, i, v);
-      gsl_matrix_set(se, k, i, sqrt(fmax(var_s2, 0.0)));
+      gsl_matrix_set(se, k, i, sqrt(vt_nan_max(var_s2, 0.0)));
     }
 }
 
@@ -238,7 +238,7 @@ static void check_stability(const fixture *fx, const nzk_dir *z, const char *nam
   double G = 1.0, ms0 = nzk_secmom_mean_square(sm);
   for (size_t t = 0; t < T_STAB; t++) {
     nzk_secmom_advance(sm, 0.9 * eta_max, 1);
-    G = fmax(G, nzk_secmom_mean_square(sm) / ms0);
+    G = vt_nan_max(G, nzk_secmom_mean_square(sm) / ms0);
   }
   nzk_closed *cf = nzk_closed_alloc(A);
   const double eta_mean = 2.0 * (double)n / gsl_vector_get(nzk_closed_eigenvalues(cf), n - 1);

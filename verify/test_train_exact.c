@@ -31,21 +31,6 @@
 
 static uint64_t seed;
 
-/* max_i |a_i - b_i| */
-static double max_abs_diff(const double *a, const double *b, size_t n)
-{
-  double m = 0.0;
-  for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
-  return m;
-}
-
-static double max_abs(const double *a, size_t n)
-{
-  double m = 0.0;
-  for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i]));
-  return m;
-}
-
 /* A-priori rounding bound of d_u = (1/4 eps n) sum (f+ - f-)(f+ + f- - 2y):
  * each f+-_i carries at most p u sum_k |x_ik| (|theta_k| + eps |u_k|) of
  * error (dot product of length p, u = DBL_EPSILON), the sum adds n u of
@@ -91,7 +76,7 @@ static void check_zo_step(const fixture *fx, nzk_trainer *t, double eta, double 
   const nzk_step_info *in = nzk_trainer_last(t);
   double d_exact = cblas_ddot((int)d, in->zeta, 1, g, 1);
   double tol_d = d_bound(fx, th0, in->zeta, eps, r0);
-  *worst_d = fmax(*worst_d, fabs(in->d - d_exact) / tol_d);
+  *worst_d = vt_nan_max(*worst_d, fabs(in->d - d_exact) / tol_d);
   *ok_d &= fabs(in->d - d_exact) <= tol_d;
 
   /* f1 = f0 - (eta/n) coef v (w . r0), v = X z, w = X zeta */
@@ -104,11 +89,11 @@ static void check_zo_step(const fixture *fx, nzk_trainer *t, double eta, double 
   for (size_t i = 0; i < n; i++) pred[i] = f0[i] + s * v[i];
   nzk_trainer_f(t, &f1);
   /* d differs from d_exact by tol_d; the rest is O((n + d) u) of the scale */
-  double scale = max_abs(f0, n) + fabs(s) * max_abs(v, n);
+  double scale = vt_max_abs(f0, n) + fabs(s) * vt_max_abs(v, n);
   double tol_f = 16.0 * (double)(n + d) * DBL_EPSILON * scale +
-                 eta * fabs(in->coef) * tol_d * max_abs(v, n);
-  double err = max_abs_diff(pred, f1, n);
-  *worst_f = fmax(*worst_f, err / tol_f);
+                 eta * fabs(in->coef) * tol_d * vt_max_abs(v, n);
+  double err = vt_max_abs_diff(pred, f1, n);
+  *worst_f = vt_nan_max(*worst_f, err / tol_f);
   *ok_f &= err <= tol_f;
 }
 
@@ -167,8 +152,8 @@ static void check_fo_is_ntk_gd(void)
     nzk_trainer_step(t);
     nzk_kgd_step(K, par.eta, fx.y, f, work);
     nzk_trainer_f(t, &ft);
-    worst = fmax(worst, max_abs_diff(ft, f->data, n));
-    tol = fmax(tol, max_abs(ft, n));
+    worst = vt_nan_max(worst, vt_max_abs_diff(ft, f->data, n));
+    tol = vt_nan_max(tol, vt_max_abs(ft, n));
   }
   /* both are O(n + d) rounding per step away from the exact path, which
    * contracts (c lambda_max < 2), so errors add at most linearly */
@@ -304,8 +289,8 @@ static void check_closed_vs_iteration(double c_lmax, size_t T)
     loss_it *= 0.5 / (double)n;
     nzk_closed_residual(cf, eta, (double)t, NZK_EVOLVE_STEPS, rc);
     nzk_closed_loss(cf, eta, (double)t, NZK_EVOLVE_STEPS, &loss_cf);
-    worst = fmax(worst, rel_err(rc, r));
-    worst_loss = fmax(worst_loss, fabs(loss_cf - loss_it) / loss_it);
+    worst = vt_nan_max(worst, rel_err(rc, r));
+    worst_loss = vt_nan_max(worst_loss, fabs(loss_cf - loss_it) / loss_it);
   }
   vt_abs(worst, 0.0, 1e-10, "closed form = kernel GD, c lambda_max = %g, t <= %zu (rel. error)",
          c_lmax, T);
@@ -366,8 +351,8 @@ static void check_sandwich(size_t n, size_t d, int gaussian)
       gsl_vector_sub(r, fx.y);
       nzk_closed_residual(cf, eta, (double)t, NZK_EVOLVE_STEPS, rc);
       nzk_closed_loss(cf, eta, (double)t, NZK_EVOLVE_STEPS, &L);
-      worst = fmax(worst, rel_err(rc, r));
-      worst_loss = fmax(worst_loss, fabs(L / (0.5 * gsl_blas_dnrm2(r) * gsl_blas_dnrm2(r) /
+      worst = vt_nan_max(worst, rel_err(rc, r));
+      worst_loss = vt_nan_max(worst_loss, fabs(L / (0.5 * gsl_blas_dnrm2(r) * gsl_blas_dnrm2(r) /
                                                (double)n) - 1.0));
     }
     nzk_kgd_step(K, eta, fx.y, f, w);
