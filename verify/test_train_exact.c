@@ -690,8 +690,16 @@ static void check_dynamics_errors(void)
   gsl_matrix_set(K, 1, 0, 1.0);
   vt_ok(nzk_closed_alloc(K) == NULL && nzk_error_code() == GSL_EINVAL,
         "closed form refuses a non-symmetric kernel: %s", nzk_error_message());
-  gsl_matrix_set(K, 0, 1, 1.0);
+  /* the documented tolerance is the boundary: 2x over refused, 0.5x kept */
+  gsl_matrix_set(K, 0, 1, 1.0 - 2.0 * NZK_CLOSED_SYM_TOL);
+  vt_ok(nzk_closed_alloc(K) == NULL && nzk_error_code() == GSL_EINVAL,
+        "closed form refuses asymmetry 2 x NZK_CLOSED_SYM_TOL");
+  gsl_matrix_set(K, 0, 1, 1.0 - 0.5 * NZK_CLOSED_SYM_TOL);
   nzk_closed *cf = nzk_closed_alloc(K);
+  vt_ok(cf != NULL, "closed form accepts asymmetry 0.5 x NZK_CLOSED_SYM_TOL");
+  nzk_closed_free(cf);
+  gsl_matrix_set(K, 0, 1, 1.0);
+  cf = nzk_closed_alloc(K);
   vt_ok(nzk_closed_loss(cf, 0.1, 3.0, NZK_EVOLVE_STEPS, &loss) == GSL_EFAILED,
         "closed form refuses to evaluate before r0 is set");
   vt_ok(nzk_closed_set_r0(cf, r4) == GSL_EBADLEN, "closed form refuses an r0 of the wrong size");
