@@ -106,13 +106,29 @@ static void check_fd(const char *widths, nzk_activation act, nzk_parametrisation
     vt_ok(res.rel_err >= FD_TOL_REL, "negative control: J with one entry perturbed by 1e-6 "
           "is rejected for %s (rel. error %.3g >= %g)", desc, res.rel_err, FD_TOL_REL);
 
-    /* A stale Jacobian, taken at theta with one weight moved by 1e-4. */
-    theta[1] += 1e-4;
-    nzk_model_jacobian(m, theta, X, J);
-    theta[1] -= 1e-4;
+    /* A stale Jacobian, taken at theta + delta with delta a random vector
+     * of norm 1e-4: every parameter moves, so J changes whatever ReLU
+     * units are inactive (moving one weight could hit a dead unit and leave
+     * J unchanged).  The control is only meaningful if J really changed by
+     * more than the tolerance, which is checked first. */
+    double *moved = malloc(m->p * sizeof *moved), dn = 0;
+    gsl_matrix *J0 = gsl_matrix_alloc(n, m->p);
+    nzk_model_jacobian(m, theta, X, J0);
+    for (size_t k = 0; k < m->p; k++) {
+      moved[k] = gsl_rng_uniform(r) - 0.5;
+      dn += moved[k] * moved[k];
+    }
+    for (size_t k = 0; k < m->p; k++) moved[k] = theta[k] + 1e-4 * moved[k] / sqrt(dn);
+    nzk_model_jacobian(m, moved, X, J);
+    double change = vt_max_abs_diff(J->data, J0->data, n * m->p) /
+                    vt_max_abs(J0->data, n * m->p);
+    vt_ok(change > 10.0 * FD_TOL_REL, "control premise: J at theta + delta (|delta| = 1e-4) "
+          "differs from J by %.3g > 10 x %g for %s", change, FD_TOL_REL, desc);
     fd_compare(m, theta, X, J, h, relu, &res);
-    vt_ok(res.rel_err >= FD_TOL_REL, "negative control: J at theta + 1e-4 e_1 is rejected for "
+    vt_ok(res.rel_err >= FD_TOL_REL, "negative control: J at theta + delta is rejected for "
           "%s (rel. error %.3g >= %g)", desc, res.rel_err, FD_TOL_REL);
+    free(moved);
+    gsl_matrix_free(J0);
   }
   free(theta);
   gsl_matrix_free(J);
