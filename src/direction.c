@@ -169,10 +169,12 @@ int nzk_dir_second_moment(const nzk_dir *dir, nzk_moment *out)
 {
   const size_t p = dir->p;
   if (dir->iid) {
-    double m = dir->law.mean, a2;
-    int status = nzk_law_raw_moment(&dir->law, 2, &a2);
+    /* alpha = a2 - m^2 is the variance mu2: taken directly, since the
+     * difference loses eps (m/s)^2 relative when |m| >> s */
+    double m = dir->law.mean, mu2;
+    int status = nzk_law_central_moment(&dir->law, 2, &mu2);
     if (status) return status;
-    *out = (nzk_moment){p, a2 - m * m, m * m, NULL};
+    *out = (nzk_moment){p, mu2, m * m, NULL};
     return 0;
   }
   int status = moment_dense_alloc(out, p);
@@ -188,15 +190,22 @@ int nzk_dir_fourth_moment(const nzk_dir *dir, nzk_moment *out)
 {
   const size_t p = dir->p;
   if (dir->iid) {
-    double m = dir->law.mean, a2, a3, a4;
-    int status = nzk_law_raw_moment(&dir->law, 4, &a4);
+    double m = dir->law.mean, a2, a3, mu2, mu3, mu4;
+    int status = nzk_law_central_moment(&dir->law, 4, &mu4);
     if (status) return status;
     nzk_law_raw_moment(&dir->law, 2, &a2);
     nzk_law_raw_moment(&dir->law, 3, &a3);
-    double D = (double)(p - 1) * a2 * a2 + a4;
+    nzk_law_central_moment(&dir->law, 2, &mu2);
+    nzk_law_central_moment(&dir->law, 3, &mu3);
     double O = ((double)p - 2.0) * a2 * m * m + 2.0 * m * a3;
-    /* D I + O (11^T - I) = (D - O) I + O 11^T */
-    *out = (nzk_moment){p, D - O, O, NULL};
+    /* D I + O (11^T - I) = (D - O) I + O 11^T.  With a2 = mu2 + m^2,
+     * a3 = m^3 + 3 m mu2 + mu3, a4 = m^4 + 6 m^2 mu2 + 4 m mu3 + mu4 the
+     * m^4 terms of D - O cancel symbolically:
+     *   D - O = (p-1) mu2^2 + p m^2 mu2 + 2 m mu3 + mu4,
+     * computed so (the raw form loses eps (m/s)^2 relative; mu3 = 0 for
+     * every law of law.h, so no term cancels). */
+    double alpha = (double)(p - 1) * mu2 * mu2 + (double)p * m * m * mu2 + 2.0 * m * mu3 + mu4;
+    *out = (nzk_moment){p, alpha, O, NULL};
     return 0;
   }
 

@@ -6,6 +6,10 @@
  *  - i.i.d. entries from an nzk_law (mean m, raw moments a2, a3, a4):
  *      M2 = (a2 - m^2) I + m^2 11^T
  *      M4 = D I + O (11^T - I),  D = (p-1) a2^2 + a4,  O = (p-2) a2 m^2 + 2 m a3
+ *    The identity coefficients are computed from the central moments mu_k,
+ *    a2 - m^2 = mu2 and D - O = (p-1) mu2^2 + p m^2 mu2 + 2 m mu3 + mu4,
+ *    which keeps full accuracy when |m| >> s (the raw differences lose
+ *    eps (m/s)^2 relative).
  *    Both have the form alpha I + beta 11^T, which is kept symbolic so that
  *    p may be in the millions.
  *  - Gaussian N(mu, Sigma), sampled as mu + L xi with Sigma = L L^T

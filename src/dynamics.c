@@ -26,7 +26,8 @@ int nzk_kgd_step(const gsl_matrix *K, double eta, const gsl_vector *y, gsl_vecto
 
 /* --- symmetric eigendecomposition ---------------------------------------- */
 
-/* GSL_EINVAL unless K is square, finite and symmetric to 1e-10 of max|K|. */
+/* GSL_EINVAL unless K is square, finite and symmetric to NZK_CLOSED_SYM_TOL
+ * of max|K| (dynamics.h). */
 static int check_symmetric(const gsl_matrix *K, const char *who)
 {
   const size_t n = K->size1;
@@ -44,7 +45,7 @@ static int check_symmetric(const gsl_matrix *K, const char *who)
   }
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < i; j++)
-      if (fabs(K->data[i * K->tda + j] - K->data[j * K->tda + i]) > 1e-10 * scale)
+      if (fabs(K->data[i * K->tda + j] - K->data[j * K->tda + i]) > NZK_CLOSED_SYM_TOL * scale)
         return NZK_FAIL(GSL_EINVAL, "%s: kernel is not symmetric at (%zu,%zu); the closed form "
                         "needs a symmetric kernel (use kernel GD)", who, i, j);
   return 0;

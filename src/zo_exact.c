@@ -205,8 +205,12 @@ int nzk_zox_step(nzk_zox *zx, nzk_zox_kind kind, double eta, size_t best_k, gsl_
 
   /* r <- r - eta d coef J z, with J z = sigma U S a */
   const double scale = eta * d * coef * sg;
-  for (size_t k = 0; k < q; k++) zx->rt[k] -= scale * zx->s[k] * zx->a[k];
-  if (!isfinite(zx->rt[0]) || !isfinite(scale))
+  int finite = isfinite(scale); /* every entry is checked, not only rt[0] */
+  for (size_t k = 0; k < q; k++) {
+    zx->rt[k] -= scale * zx->s[k] * zx->a[k];
+    finite &= isfinite(zx->rt[k]) != 0;
+  }
+  if (!finite)
     return NZK_FAIL(GSL_ERUNAWAY, "zo_exact: %s step diverged (eta %g)", nzk_zox_kind_name(kind),
                     eta);
   return 0;

@@ -18,6 +18,7 @@
 #include <gsl/gsl_matrix.h>
 
 #include "model.h"
+#include "vtest.h"
 
 typedef struct {
   double rel_err;  /* max_{i,k} |J - Jfd| / max_{i,k} |J| over compared columns */
@@ -57,8 +58,8 @@ static int fd_compare(nzk_model *m, const double *theta, const gsl_matrix *X, co
     for (size_t i = 0; i < n; i++) {
       double fd = (fp[i] - fm[i]) / (2.0 * h), g = gsl_matrix_get(J, i, k);
       double d = fabs(g - fd);
-      if (!(d <= err)) err = d; /* a NaN sticks, so it fails the check */
-      if (fabs(g) > scale) scale = fabs(g);
+      err = vt_nan_max(err, d); /* a NaN sticks, so it fails the check */
+      scale = vt_nan_max(scale, fabs(g));
     }
   }
   res->rel_err = scale > 0 ? err / scale : err;

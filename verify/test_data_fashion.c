@@ -75,8 +75,8 @@ static void check_pair(void)
   for (size_t i = 0; i < p.n; i++) {
     ones += gsl_vector_get(p.y, i);
     for (size_t j = 0; j < 64; j++) {
-      lo = fmin(lo, gsl_matrix_get(p.X, i, j));
-      hi = fmax(hi, gsl_matrix_get(p.X, i, j));
+      lo = vt_nan_min(lo, gsl_matrix_get(p.X, i, j));
+      hi = vt_nan_max(hi, gsl_matrix_get(p.X, i, j));
     }
   }
   vt_ok(p.X->size1 == 200 && p.X->size2 == 64 && ones == 100 && lo >= 0 && hi <= 1 && hi > 0.5,

@@ -104,7 +104,7 @@ static void compare(const nzk_kacc *acc, const draws *d, double *err_mean, doubl
         sum2 += (double)k * (double)k;
       }
       double m1 = sum1 / (double)S;
-      double se1 = sqrt(fmax(sum2 / (double)S - m1 * m1, 0.0) / (double)(S - 1));
+      double se1 = sqrt(vt_nan_max(sum2 / (double)S - m1 * m1, 0.0) / (double)(S - 1));
       long double m = sum / S;
       for (size_t s = 0; s < S; s++) {
         long double dev = draw_entry(d, s, i, j) - m;
@@ -113,9 +113,9 @@ static void compare(const nzk_kacc *acc, const draws *d, double *err_mean, doubl
       double ref_se = (double)sqrtl(ss / (S - 1) / S);
       double em = fabs(gsl_matrix_get(mean, i, j) - (double)m) / (double)(abs_sum / S);
       double es = fabs(gsl_matrix_get(se, i, j) - ref_se) / ref_se;
-      *err_mean = fmax(*err_mean, em);
-      *err_se = fmax(*err_se, isnan(es) ? INFINITY : es);
-      *err_onepass = fmax(*err_onepass, fabs(se1 - ref_se) / ref_se);
+      *err_mean = vt_nan_max(*err_mean, em);
+      *err_se = vt_nan_max(*err_se, isnan(es) ? INFINITY : es);
+      *err_onepass = vt_nan_max(*err_onepass, fabs(se1 - ref_se) / ref_se);
     }
   gsl_matrix_free(mean);
   gsl_matrix_free(se);

@@ -58,13 +58,13 @@ static double moment_zmax(const double *x, size_t N, const nzk_law *law, int kma
       s2 += xk * xk;
     }
     double m = s1 / (double)N, var = s2 / (double)N - m * m;
-    double se = sqrt(fmax(var, 0.0) / (double)(N - 1));
+    double se = sqrt(vt_nan_max(var, 0.0) / (double)(N - 1));
     nzk_law_raw_moment(law, k, &f);
     /* A moment with no spread (Rademacher's even powers) must equal its
      * formula to rounding: 16 N eps relative for the sum of N equal terms. */
     double z = se > 0 ? fabs(m - f) / se
                       : (fabs(m - f) <= 16.0 * (double)N * DBL_EPSILON * fabs(f) ? 0.0 : INFINITY);
-    if (!(z <= zmax)) {
+    if (!isnan(zmax) && !(z <= zmax)) { /* NaN-sticky: a NaN z is never overwritten */
       zmax = z;
       *worst = k;
     }
@@ -99,6 +99,20 @@ static void check_entry_law(const char *spec, uint64_t seed, size_t index)
   gsl_rng_free(r);
 }
 
+/* max_j |mean_j - mu_j - shift sd_j| / sd_j, sd_j = sqrt(Sigma_jj / S): the
+ * z-scores of the sample mean (zsum / S) against mu shifted by `shift`
+ * standard errors. */
+static double mean_zmax(const gsl_vector *zsum, size_t S, const gsl_matrix *Sigma,
+                        const gsl_vector *mu, double shift)
+{
+  double zmax = 0.0;
+  for (size_t j = 0; j < mu->size; j++) {
+    double m = zsum->data[j] / (double)S, sd = sqrt(gsl_matrix_get(Sigma, j, j) / (double)S);
+    zmax = vt_nan_max(zmax, fabs(m - gsl_vector_get(mu, j) - shift * sd) / sd);
+  }
+  return zmax;
+}
+
 /* Sample mean and M2 of N(mu, Sigma) against mu and Sigma + mu mu^T. */
 static void check_gaussian(size_t p, int aniso, uint64_t seed)
 {
@@ -123,15 +137,15 @@ static void check_gaussian(size_t p, int aniso, uint64_t seed)
   }
   nzk_kacc_result(acc, M, se);
 
-  /* mean: z_j = (mean_j - mu_j) / sqrt(Sigma_jj / S), Bonferroni over p */
-  double zmax = 0.0;
-  for (size_t j = 0; j < p; j++) {
-    double m = zsum->data[j] / (double)S, sd = sqrt(gsl_matrix_get(Sigma, j, j) / (double)S);
-    zmax = fmax(zmax, fabs(m - gsl_vector_get(mu, j)) / sd);
-  }
   double zstar = nzk_check_bonferroni_z(ALPHA, p);
+  double zmax = mean_zmax(zsum, S, Sigma, mu, 0.0);
   vt_ok(zmax <= zstar, "N(mu, Sigma) p=%zu %s: sample mean = mu, max|z| = %.3g <= %.3g", p,
         aniso ? "anisotropic" : "isotropic", zmax, zstar);
+  /* control: mu shifted by 12 SE per entry; whenever the check above
+   * passes, every |z| here is >= 12 - z* > z* (z* < 6), whatever the seed */
+  zmax = mean_zmax(zsum, S, Sigma, mu, 12.0);
+  vt_ok(!(zmax <= zstar), "control: sample mean against mu + 12 SE rejected (p=%zu), max|z| = "
+        "%.3g > %.3g", p, zmax, zstar);
 
   nzk_check_result res;
   gsl_matrix_memcpy(F, Sigma);

@@ -64,23 +64,6 @@ static void free_fixture(fixture *fx)
   gsl_rng_free(fx->r);
 }
 
-static double max_abs_diff(const double *a, const double *b, size_t n)
-{
-  double e = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs(a[i] - b[i]);
-    if (!(d <= e)) e = d;
-  }
-  return e;
-}
-
-static double max_abs(const double *a, size_t n)
-{
-  double e = 0;
-  for (size_t i = 0; i < n; i++) e = fmax(e, fabs(a[i]));
-  return e;
-}
-
 /* Offset variant: value at theta0, affine form, FD Jacobian. */
 static void check_offset_affine(uint64_t seed)
 {
@@ -92,7 +75,7 @@ static void check_offset_affine(uint64_t seed)
   nzk_model_forward(fx.net, fx.theta0, fx.X, f0);
   nzk_model_jacobian(fx.net, fx.theta0, fx.X, J0);
   nzk_model_forward(lin, fx.theta0, fx.X, fl);
-  vt_abs(max_abs_diff(fl, f0, n), 0.0, 0.0, "offset: f_lin(theta0) = f(theta0) exactly");
+  vt_abs(vt_max_abs_diff(fl, f0, n), 0.0, 0.0, "offset: f_lin(theta0) = f(theta0) exactly");
 
   for (size_t k = 0; k < p; k++) {
     delta[k] = 0.3 * (gsl_rng_uniform(fx.r) - 0.5);
@@ -102,7 +85,7 @@ static void check_offset_affine(uint64_t seed)
   gsl_vector_view dv = gsl_vector_view_array(delta, p), wv = gsl_vector_view_array(want, n);
   gsl_blas_dgemv(CblasNoTrans, 1.0, J0, &dv.vector, 1.0, &wv.vector);
   nzk_model_forward(lin, th, fx.X, fl);
-  vt_abs(max_abs_diff(fl, want, n), 0.0, 8.0 * (double)p * DBL_EPSILON * (max_abs(want, n) + 1),
+  vt_abs(vt_max_abs_diff(fl, want, n), 0.0, 8.0 * (double)p * DBL_EPSILON * (vt_max_abs(want, n) + 1),
          "offset: f_lin(theta0 + delta) = f0 + J0 delta (p=%zu)", p);
 
   gsl_matrix *Jl = gsl_matrix_alloc(n, p);
@@ -178,13 +161,13 @@ static void check_paper_euler(uint64_t seed)
   nzk_model_forward(fx.net, fx.theta0, fx.X, f0);
   for (size_t i = 0; i < n; i++) want[i] = (double)L * f0[i];
   nzk_model_forward(pap, fx.theta0, fx.X, fl);
-  double tol = 16.0 * (double)pap->p * DBL_EPSILON * (max_abs(want, n) + 1);
-  vt_abs(max_abs_diff(fl, want, n), 0.0, tol, "paper variant, bias-free ReLU: J0 theta0 = L "
+  double tol = 16.0 * (double)pap->p * DBL_EPSILON * (vt_max_abs(want, n) + 1);
+  vt_abs(vt_max_abs_diff(fl, want, n), 0.0, tol, "paper variant, bias-free ReLU: J0 theta0 = L "
          "f(theta0) with L = %zu (Euler)", L);
-  vt_abs(max_abs_diff(nzk_linearized_f_init(pap), want, n), 0.0, tol,
+  vt_abs(vt_max_abs_diff(nzk_linearized_f_init(pap), want, n), 0.0, tol,
          "nzk_linearized_f_init reports J0 theta0");
-  vt_ok(max_abs_diff(fl, f0, n) > 0.1 * max_abs(f0, n), "paper variant's initial function is "
-        "not the network's (max diff %.3g)", max_abs_diff(fl, f0, n));
+  vt_ok(vt_max_abs_diff(fl, f0, n) > 0.1 * vt_max_abs(f0, n), "paper variant's initial function is "
+        "not the network's (max diff %.3g)", vt_max_abs_diff(fl, f0, n));
   nzk_model_free(pap);
   free_fixture(&fx);
 }
@@ -197,7 +180,7 @@ static void check_normalised(uint64_t seed)
   gsl_matrix *K = gsl_matrix_alloc(15, 15);
   nzk_network_kernel(lin, fx.theta0, fx.X, NZK_METHOD_FO, NULL, NULL, NULL, K);
   double err = 0;
-  for (size_t i = 0; i < 15; i++) err = fmax(err, fabs(gsl_matrix_get(K, i, i) - 1.0));
+  for (size_t i = 0; i < 15; i++) err = vt_nan_max(err, fabs(gsl_matrix_get(K, i, i) - 1.0));
   vt_abs(err, 0.0, 8.0 * (double)lin->p * DBL_EPSILON, "normalised rows: NTK diagonal = 1 "
          "(2-5-5-1, n=15)");
   gsl_matrix_free(K);
@@ -219,7 +202,7 @@ static void check_other_inputs(uint64_t seed)
   for (size_t k = 0; k < p; k++) th[k] = fx.theta0[k] + 0.01 * (double)(k % 7);
   nzk_model_forward(lin, th, X1, a);
   nzk_model_forward(lin1, th, X1, b);
-  vt_abs(max_abs_diff(a, b, 4), 0.0, 0.0, "linearization on other inputs = linearization "
+  vt_abs(vt_max_abs_diff(a, b, 4), 0.0, 0.0, "linearization on other inputs = linearization "
          "allocated on them");
   free(th);
   gsl_matrix_free(X1);
@@ -250,7 +233,7 @@ static void wrapped_free(nzk_model *self) { (void)self; }
 
 static double rel_diff(const double *a, const double *b, size_t n)
 {
-  return max_abs_diff(a, b, n) / (max_abs(b, n) + 1e-300);
+  return vt_max_abs_diff(a, b, n) / (vt_max_abs(b, n) + 1e-300);
 }
 
 /* Tangent path and stored path give the same model. */

@@ -82,7 +82,7 @@ static double max_sensitivity(const gsl_matrix *F, const gsl_matrix *se)
 {
   double best = 0.0;
   for (size_t k = 0; k < F->size1 * F->size2; k++)
-    if (se->data[k] > 0) best = fmax(best, fabs(F->data[k]) / se->data[k]);
+    if (se->data[k] > 0) best = vt_nan_max(best, fabs(F->data[k]) / se->data[k]);
   return 0.01 * best;
 }
 

@@ -3,9 +3,10 @@
  * A linear model has the constant Jacobian J = X, so the expected kernel
  * of every step is the same.  We train one linear model per (scheme, law)
  * by parameter-space ZO (forward passes only) and collect, at every step,
- * the kernel realised by its draws, K_t = coef_t (X z_t)(X zeta_t)^T
- * (train.h: nzk_trainer_last), in an accumulator per window of steps
- * (nzk_kacc: the rows v_t = X z_t, w_t = X zeta_t, c_t = coef_t; no n x n
+ * the kernel realised by its draws, K_t = coef_t (J_t z_t)(J_t zeta_t)^T
+ * with J_t the model's Jacobian at theta_t (nzk_model_jacobian; X for a
+ * correct linear model), in an accumulator per window of steps
+ * (nzk_kacc: the rows v_t = J_t z_t, w_t = J_t zeta_t, c_t = coef_t; no n x n
  * matrix per step).  Checks, entry-wise z-scores with Bonferroni at
  * alpha = 1e-4 (stats_check.h):
  *  - each window's mean kernel equals T1's formula J M J^T;
@@ -36,14 +37,15 @@ typedef struct {
   size_t fill;
 } kernel_log;
 
-/* Append the last step's v, w, c; flush full batches into both the
- * window's accumulator and the whole run's. */
-static void log_step(kernel_log *lg, const fixture *fx, const nzk_step_info *in, size_t w)
+/* Append the last step's v = J_t z, w = J_t zeta, c; J_t is the model's
+ * Jacobian at the parameters the step started from (n x d).  Flush full
+ * batches into both the window's accumulator and the whole run's. */
+static void log_step(kernel_log *lg, const gsl_matrix *J, const nzk_step_info *in, size_t w)
 {
-  const size_t n = fx->n, d = fx->d;
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)d, 1.0, fx->X->data, (int)fx->X->tda,
+  const size_t n = J->size1, d = J->size2;
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)d, 1.0, J->data, (int)J->tda,
               in->z, 1, 0.0, gsl_matrix_ptr(lg->V, lg->fill, 0), 1);
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)d, 1.0, fx->X->data, (int)fx->X->tda,
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)d, 1.0, J->data, (int)J->tda,
               in->zeta, 1, 0.0, gsl_matrix_ptr(lg->W, lg->fill, 0), 1);
   lg->c[lg->fill++] = in->coef;
   if (lg->fill < BATCH) return;
@@ -80,11 +82,17 @@ static void train_and_log(const fixture *fx, nzk_scheme scheme, const nzk_dir *z
   int status = nzk_trainer_init(t, fx->theta0, 0);
   double loss0 = 0.0, loss1 = 0.0;
   nzk_trainer_loss(t, &loss0);
+  /* The kernel of each step is built from the model's own Jacobian at
+   * theta_t (not from the fixed X), so a model whose Jacobian drifted
+   * during training would show it: invariance is tested, not assumed. */
+  gsl_matrix *J = gsl_matrix_alloc(fx->n, fx->d);
   for (size_t w = 0; w < WINDOWS; w++)
     for (size_t s = 0; s < STEPS_PER_WINDOW && !status; s++) {
-      status = nzk_trainer_step(t);
-      if (!status) log_step(lg, fx, nzk_trainer_last(t), w);
+      status = nzk_model_jacobian(fx->model, nzk_trainer_theta(t), fx->X, J);
+      if (!status) status = nzk_trainer_step(t);
+      if (!status) log_step(lg, J, nzk_trainer_last(t), w);
     }
+  gsl_matrix_free(J);
   if (!status) status = nzk_trainer_loss(t, &loss1);
   vt_ok(status == 0 && loss1 < loss0, "%s run of %d steps trains without diverging: loss "
         "%.4g -> %.4g", nzk_scheme_name(scheme), WINDOWS * STEPS_PER_WINDOW, loss0, loss1);
@@ -127,7 +135,7 @@ static void judge(const kernel_log *lg, const gsl_matrix *Kbar, const gsl_matrix
    * the printed factor is the resolution of the check (a few percent) */
   double worst = 0.0;
   for (size_t k = 0; k < n * n; k++) /* Kbar > 0: the features lie in the positive orthant */
-    worst = fmax(worst, s->data[k] / fabs(Kbar->data[k]));
+    worst = vt_nan_max(worst, s->data[k] / fabs(Kbar->data[k]));
   gsl_matrix *Kp = gsl_matrix_alloc(n, n);
   gsl_matrix_memcpy(Kp, Kbar);
   gsl_matrix_scale(Kp, 1.0 + 6.0 * worst);

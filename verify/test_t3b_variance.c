@@ -12,7 +12,9 @@
  * draws, so its 8th moment is finite), Bonferroni over all coordinates
  * and records at alpha = 1e-4.  E|r_t|^2 = tr R is tested the same way
  * with the standard error of a mean.  That se is itself checked against
- * the spread of the variance estimates of 10 disjoint groups of runs.
+ * the spread of the variance estimates of 40 disjoint groups of runs
+ * (window from chi-square quantiles, see se_window; se x 2.5 and / 2.5
+ * are its negative controls).
  * Negative control: runs with Laplace and Rademacher entries of the same
  * variance (same mean dynamics, different 4th moment) must be rejected by
  * the Gaussian recursion.
@@ -28,9 +30,14 @@
 #include "vtest.h"
 
 #include <stdio.h>
+#include <gsl/gsl_cdf.h>
 
 #define R_RUNS 2000
 #define N_REC 4
+/* Groups of the se calibration (R_RUNS / CAL_GROUPS = 50 runs each): the
+ * window of q is chi-square based (see se_window), and 39 degrees of
+ * freedom make it narrow enough to reject an se off by a factor 2.5. */
+#define CAL_GROUPS 40
 static const size_t rec[N_REC] = {5, 20, 60, 150};
 
 typedef struct {
@@ -72,7 +79,7 @@ static void sample_variance(const double *out, size_t R, size_t j0, size_t m, si
       q /= (double)m;
       double var_s2 = (q - v * v * (double)(m - 3) / (double)(m - 1)) / (double)m;
       gsl_matrix_set(s2, k, i, v);
-      gsl_matrix_set(se, k, i, sqrt(fmax(var_s2, 0.0)));
+      gsl_matrix_set(se, k, i, sqrt(vt_nan_max(var_s2, 0.0)));
     }
 }
 
@@ -106,32 +113,48 @@ static void mean_square_check(const double *out, size_t R, size_t n, const predi
  * of their squared se_g, is ~1 when the se is right (a chi-square with
  * G - 1 degrees of freedom over G - 1 per entry); returned averaged over
  * the entries.  Dividing by the mean se^2 rather than by each se_g keeps
- * a noisy small-group se from inflating the ratio (Jensen). */
-static double se_calibration(const double *out, size_t R, size_t n)
+ * a noisy small-group se from inflating the ratio (Jensen).  se_factor
+ * scales every se_g (1 for the check, != 1 for its negative controls). */
+static double se_calibration(const double *out, size_t R, size_t n, double se_factor)
 {
-  enum { G = 10 };
-  const size_t m = R / G;
-  gsl_matrix *s2[G], *se[G];
-  for (size_t g = 0; g < G; g++) {
+  const size_t m = R / CAL_GROUPS;
+  gsl_matrix *s2[CAL_GROUPS], *se[CAL_GROUPS];
+  for (size_t g = 0; g < CAL_GROUPS; g++) {
     s2[g] = gsl_matrix_alloc(N_REC, n);
     se[g] = gsl_matrix_alloc(N_REC, n);
     sample_variance(out, R, g * m, m, n, s2[g], se[g]);
+    gsl_matrix_scale(se[g], se_factor);
   }
   double q = 0.0;
   for (size_t e = 0; e < N_REC * n; e++) {
     double avg = 0.0, spread = 0.0, se2 = 0.0;
-    for (size_t g = 0; g < G; g++) avg += s2[g]->data[e] / G;
-    for (size_t g = 0; g < G; g++) {
-      spread += (s2[g]->data[e] - avg) * (s2[g]->data[e] - avg) / (G - 1);
-      se2 += se[g]->data[e] * se[g]->data[e] / G;
+    for (size_t g = 0; g < CAL_GROUPS; g++) avg += s2[g]->data[e] / CAL_GROUPS;
+    for (size_t g = 0; g < CAL_GROUPS; g++) {
+      spread += (s2[g]->data[e] - avg) * (s2[g]->data[e] - avg) / (CAL_GROUPS - 1);
+      se2 += se[g]->data[e] * se[g]->data[e] / CAL_GROUPS;
     }
     q += spread / se2;
   }
-  for (size_t g = 0; g < G; g++) {
+  for (size_t g = 0; g < CAL_GROUPS; g++) {
     gsl_matrix_free(s2[g]);
     gsl_matrix_free(se[g]);
   }
   return q / (double)(N_REC * n);
+}
+
+/* Acceptance window of se_calibration's q.  Each entry's ratio is
+ * chi2_{G-1} / (G-1) when the se is right (s2_g of 50 runs is close to
+ * normal); q averages N_REC x n such ratios, which are correlated (same
+ * runs), with unknown correlation.  The conservative case is full
+ * correlation, q itself ~ chi2_{G-1} / (G-1), whose two-sided quantiles
+ * at alpha = 1e-4 are the window: (0.348, 2.131) for G = 40, so an
+ * se wrong by a factor 2.5 (q x 6.25 or / 6.25) falls outside.  Observed
+ * with the default seed and NZK_SEED = 1..6, q stayed in 0.91..1.26. */
+static void se_window(double *lo, double *hi)
+{
+  const double a = NZK_CHECK_ALPHA_DEFAULT, dof = CAL_GROUPS - 1;
+  *lo = gsl_cdf_chisq_Pinv(a / 2, dof) / dof;
+  *hi = gsl_cdf_chisq_Qinv(a / 2, dof) / dof;
 }
 
 static void run_spread(const fixture *fx, const nzk_dir *z, double eta, uint64_t seed,
@@ -174,9 +197,16 @@ static void check_spread(const fixture *fx, const nzk_dir *z, const char *name,
              name, R_RUNS);
   mean_square_check(out, R_RUNS, n, &p, &res);
   vt_verdict(&res, NZK_VERDICT_PASS, "T3b %s: E|r_t|^2 of %d runs = tr R_t", name, R_RUNS);
-  double q = se_calibration(out, R_RUNS, n);
-  vt_ok(q > 0.5 && q < 2.0, "T3b %s: 4th-moment se vs spread of 10 groups, mean square "
-        "%.3f in (0.5, 2)", name, q);
+  double lo, hi, q = se_calibration(out, R_RUNS, n, 1.0);
+  se_window(&lo, &hi);
+  vt_ok(q > lo && q < hi, "T3b %s: 4th-moment se vs spread of %d groups, mean square %.3f in "
+        "(%.3f, %.3f)", name, CAL_GROUPS, q, lo, hi);
+  q = se_calibration(out, R_RUNS, n, 2.5);
+  vt_ok(!(q > lo && q < hi), "negative control: se x 2.5 rejected by the calibration, %.3f "
+        "outside (%.3f, %.3f)", q, lo, hi);
+  q = se_calibration(out, R_RUNS, n, 1.0 / 2.5);
+  vt_ok(!(q > lo && q < hi), "negative control: se / 2.5 rejected by the calibration, %.3f "
+        "outside (%.3f, %.3f)", q, lo, hi);
 
   for (int c = 0; controls && controls[c]; c++) {
     nzk_law law;
@@ -238,7 +268,7 @@ static void check_stability(const fixture *fx, const nzk_dir *z, const char *nam
   double G = 1.0, ms0 = nzk_secmom_mean_square(sm);
   for (size_t t = 0; t < T_STAB; t++) {
     nzk_secmom_advance(sm, 0.9 * eta_max, 1);
-    G = fmax(G, nzk_secmom_mean_square(sm) / ms0);
+    G = vt_nan_max(G, nzk_secmom_mean_square(sm) / ms0);
   }
   nzk_closed *cf = nzk_closed_alloc(A);
   const double eta_mean = 2.0 * (double)n / gsl_vector_get(nzk_closed_eigenvalues(cf), n - 1);

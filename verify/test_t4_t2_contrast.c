@@ -18,7 +18,9 @@
  *     1 comes from the drift and not from a broken estimator.
  * Exact parts: the linearized model's expected NZK at its final theta is
  * the one at theta0 (relative change 0 up to rounding); the full
- * network's has moved by a printed relative Frobenius amount. */
+ * network's has moved by more than the window test's resolution
+ * z* ||se||_F / ||K0||_F.  Power controls: the passing linearized checks
+ * reject K0 x (1 + delta), delta = (2 z* + 1) min se / |K0|. */
 #include "data_synth.h"
 #include "model_linearized.h"
 #include "model_mlp.h"
@@ -127,6 +129,39 @@ static void free_run(run_out *o)
   gsl_matrix_free(o->Kend);
 }
 
+/* Relative Frobenius size of a shift of z* standard errors on every
+ * entry, z* ||se||_F / ||K||_F: the smallest drift of the expected kernel
+ * that the window's z-test can resolve (W = WINDOW steps of i.i.d. draws;
+ * se from nzk_kacc). */
+static double resolution(const run_out *o, const gsl_matrix *K, double zstar)
+{
+  double s2 = 0.0, k2 = 0.0;
+  for (size_t k = 0; k < K->size1 * K->size2; k++) {
+    s2 += o->se->data[k] * o->se->data[k];
+    k2 += K->data[k] * K->data[k];
+  }
+  return zstar * sqrt(s2 / k2);
+}
+
+/* Power control of a passing check: K scaled by 1 + delta, delta = (2 z*
+ * + 1) min_ij se_ij / |K_ij|.  At the entry attaining the minimum the
+ * shift is 2 z* + 1 standard errors and the noise is at most z* (the
+ * check on K passed), so |z| >= z* + 1: rejected whatever the seed. */
+static void scaled_control(const run_out *o, const gsl_matrix *K, double zstar, const char *what)
+{
+  double ratio = INFINITY;
+  for (size_t k = 0; k < K->size1 * K->size2; k++)
+    if (K->data[k] != 0) ratio = vt_nan_min(ratio, o->se->data[k] / fabs(K->data[k]));
+  const double delta = (2.0 * zstar + 1.0) * ratio;
+  gsl_matrix *Kp = gsl_matrix_alloc(K->size1, K->size2);
+  gsl_matrix_memcpy(Kp, K);
+  gsl_matrix_scale(Kp, 1.0 + delta);
+  nzk_check_result res;
+  nzk_check_zscores(o->mean, o->se, Kp, 1, NZK_CHECK_ALPHA_DEFAULT, &res);
+  vt_verdict(&res, NZK_VERDICT_FAIL, "negative control: %s x (1 + %.3g) rejected", what, delta);
+  gsl_matrix_free(Kp);
+}
+
 static void check_linearized(setup *s, nzk_scheme scheme, uint64_t seed)
 {
   run_out o = zo_run(s, s->lin, scheme, seed);
@@ -136,6 +171,9 @@ static void check_linearized(setup *s, nzk_scheme scheme, uint64_t seed)
   nzk_check_zscores(o.mean, o.se, o.K0, 1, NZK_CHECK_ALPHA_DEFAULT, &res);
   vt_verdict(&res, NZK_VERDICT_PASS, "linearized net, %s: realised kernels of the last %d "
              "steps = expected NZK at theta0", name, WINDOW);
+  char what[80];
+  snprintf(what, sizeof what, "linearized net, %s: expected NZK at theta0", name);
+  if (res.verdict == NZK_VERDICT_PASS) scaled_control(&o, o.K0, res.threshold, what);
   if (scheme == NZK_SCHEME_SHARED) {
     /* The wrong moment (M2 for a shared scheme) must be rejected. */
     gsl_matrix *Kwrong = gsl_matrix_alloc(N_POINTS, N_POINTS);
@@ -162,9 +200,17 @@ static void check_full(setup *s, uint64_t seed)
   nzk_check_zscores(o.mean, o.se, o.Kavg, 1, NZK_CHECK_ALPHA_DEFAULT, &res);
   vt_verdict(&res, NZK_VERDICT_PASS, "full net, plain: realised kernels = expected NZK averaged "
              "along its own trajectory");
-  double change = nzk_kernel_rel_change(o.K0, o.Kend);
-  vt_ok(change > 0.05, "full net: expected NZK moved by %.3g (rel. Frobenius) over %d steps",
-        change, STEPS);
+  /* The drift must exceed what the window's z-test can resolve, else the
+   * rejection above could not be attributed to it: the exact drift of the
+   * window average (Kavg - K0) and of the end point (Kend - K0) against a
+   * shift of z* se on every entry (resolution()). */
+  const double zstar = nzk_check_bonferroni_z(NZK_CHECK_ALPHA_DEFAULT,
+                                              N_POINTS * (N_POINTS + 1) / 2);
+  const double res_f = resolution(&o, o.K0, zstar);
+  double drift = nzk_kernel_rel_change(o.K0, o.Kavg), change = nzk_kernel_rel_change(o.K0, o.Kend);
+  vt_ok(drift > res_f && change > res_f, "full net: expected NZK moved by %.3g over the window "
+        "and %.3g at step %d (rel. Frobenius) > resolution z* ||se||_F / ||K0||_F = %.3g",
+        drift, change, STEPS, res_f);
   free_run(&o);
 }
 

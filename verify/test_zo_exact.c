@@ -67,7 +67,7 @@ static double welch(double a1, double a2, double b1, double b2, double na, doubl
 {
   double ma = a1 / na, mb = b1 / nb;
   double va = (a2 - na * ma * ma) / (na - 1), vb = (b2 - nb * mb * mb) / (nb - 1);
-  double se = sqrt(fmax(va, 0) / na + fmax(vb, 0) / nb);
+  double se = sqrt(vt_nan_max(va, 0.0) / na + vt_nan_max(vb, 0.0) / nb);
   return se > 0 ? (ma - mb) / se : (ma == mb ? 0 : INFINITY);
 }
 
@@ -128,7 +128,7 @@ static void compare(const fixture *f, const char *what, nzk_zox_kind fk, double 
   run_reference(f, rk, rs, reta, rkk, &b);
   double zmax = fabs(welch(a.l1, a.l2, b.l1, b.l2, R_RUNS, R_RUNS));
   for (size_t i = 0; i < f->n; i++)
-    zmax = fmax(zmax, fabs(welch(a.s1[i], a.s2[i], b.s1[i], b.s2[i], R_RUNS, R_RUNS)));
+    zmax = vt_nan_max(zmax, fabs(welch(a.s1[i], a.s2[i], b.s1[i], b.s2[i], R_RUNS, R_RUNS)));
   nzk_check_result res = {.statistic = zmax, .alpha = ALPHA, .n_tests = f->n + 1,
                           .rel_frobenius = NAN};
   res.threshold = gsl_cdf_ugaussian_Qinv(ALPHA / (2.0 * (double)(f->n + 1)));
@@ -220,7 +220,7 @@ static void check_loss_curve(const fixture *f)
   for (size_t t = 0; t <= T; t++) {
     double ref;
     nzk_closed_loss(cf, 0.02, (double)t, NZK_EVOLVE_STEPS, &ref);
-    worst = fmax(worst, fabs(curve[t] - ref) / ref);
+    worst = vt_nan_max(worst, fabs(curve[t] - ref) / ref);
   }
   vt_abs(worst, 0.0, 4.0 * (double)(T * n) * 2.2204460492503131e-16,
          "loss curve by carried products = closed-form loss(t), t = 0..%zu (max rel. diff)", T);

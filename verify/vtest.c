@@ -80,6 +80,32 @@ void vt_skip(const char *fmt, ...)
   n_skip++;
 }
 
+double vt_nan_max(double m, double d)
+{
+  if (isnan(m)) return m;
+  return d <= m ? m : d; /* the comparison is false for a NaN d */
+}
+
+double vt_nan_min(double m, double d)
+{
+  if (isnan(m)) return m;
+  return d >= m ? m : d;
+}
+
+double vt_max_abs_diff(const double *a, const double *b, size_t n)
+{
+  double m = 0.0;
+  for (size_t i = 0; i < n; i++) m = vt_nan_max(m, fabs(a[i] - b[i]));
+  return m;
+}
+
+double vt_max_abs(const double *a, size_t n)
+{
+  double m = 0.0;
+  for (size_t i = 0; i < n; i++) m = vt_nan_max(m, fabs(a[i]));
+  return m;
+}
+
 uint64_t vt_seed(uint64_t fallback) { return nzk_stream_default_seed(fallback); }
 
 int vt_finish(void)

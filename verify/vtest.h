@@ -10,6 +10,7 @@
 #ifndef NZK_VTEST_H
 #define NZK_VTEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "stats_check.h"
 
@@ -26,6 +27,16 @@ void vt_verdict(const nzk_check_result *res, nzk_verdict want, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 /* A check that was skipped, with the reason (counted separately). */
 void vt_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* NaN-sticky maximum for error reductions: returns d if d > m or d is
+ * NaN, and keeps m once m is NaN (fmax(m, NaN) = m would drop a NaN error
+ * and let a check pass on a NaN result). */
+double vt_nan_max(double m, double d);
+/* NaN-sticky minimum, the mirror of vt_nan_max. */
+double vt_nan_min(double m, double d);
+/* max_i |a_i - b_i| and max_i |a_i| over n entries, NaN-sticky. */
+double vt_max_abs_diff(const double *a, const double *b, size_t n);
+double vt_max_abs(const double *a, size_t n);
 
 /* Seed for a test: NZK_SEED from the environment, else `fallback`. */
 uint64_t vt_seed(uint64_t fallback);
