@@ -103,14 +103,19 @@ fabricate() {
     { print }' "$2" >"$3"
 }
 
-control() { # control NAME FACTOR: report of run2 against a fabricated previous
+# control NAME FACTOR: run2's medians, without spread, against a fabricated
+# previous run FACTOR times better.  Tonight's spread is removed too: the
+# controls test the rule, and at the smallest size a ratio's own repeats
+# can spread over a factor of 1000 on a loaded machine (microsecond
+# timings), which rightly widens its threshold past any fixed factor.
+control() {
   mkdir -p "$T/$1/prev" "$T/$1/now"
   fabricate "$2" "$T/root/run2/bench.json" "$T/$1/prev/bench.json"
-  cp "$T/root/run2/bench.json" "$T/$1/now/bench.json"
+  fabricate 1 "$T/root/run2/bench.json" "$T/$1/now/bench.json" 02
   "$HARNESS" report --dir "$T/$1/now" --root "$T/$1" --no-charts >/dev/null 2>&1
 }
 
-# 100x: flagged unless one of tonight's repeats is itself 100x off.
+# 100x better last time, no spread on either side: every ratio is flagged.
 control neg 100
 rc=$?
 check "negative control: ratios 100x better last time -> exit 3 (got $rc)" $((rc != 3))
