@@ -36,6 +36,26 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
  * result file can store it as a JSON integer without loss. */
 int cli_parse_seed(const char *cmd, const char *s, uint64_t *out);
 
+/* "--opt value" or "--opt=value" at argv[*i]: returns the value (advancing
+ * *i past a separate value), NULL if argv[*i] is not `opt`, and "" after
+ * printing a usage error when the value is missing or empty. */
+const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *opt);
+
+/* A table of valued options: name without "--", kind ('s' string, 'd'
+ * finite double, 'z' size, 'u' seed in [0, 2^63 - 1]) and the offset of
+ * the field, in the caller's argument struct, that receives the value. */
+typedef struct {
+  const char *name;
+  char kind;
+  size_t off;
+} cli_opt;
+
+/* If argv[*i] is one of the n options of `table`, store its value into the
+ * struct at `args`, advance *i, set *which to its index and return 1
+ * (with *bad = 1 after a usage error); otherwise return 0. */
+int cli_parse_table(const char *cmd, const cli_opt *table, size_t n, int argc, char **argv,
+                    int *i, void *args, size_t *which, int *bad);
+
 /* Subcommands (one file each, src/cli/cmd_<name>.c). */
 int cmd_kernel(int argc, char **argv);
 int cmd_train(int argc, char **argv);

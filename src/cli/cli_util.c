@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -75,5 +76,38 @@ int cli_parse_seed(const char *cmd, const char *s, uint64_t *out)
     return 1;
   }
   *out = v;
+  return 0;
+}
+
+const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *opt)
+{
+  size_t len = strlen(opt);
+  const char *a = argv[*i];
+  if (strncmp(a, opt, len) != 0 || (a[len] != '=' && a[len] != '\0')) return NULL;
+  if (a[len] == '=' && a[len + 1]) return a + len + 1;
+  if (a[len] == '=' || *i + 1 >= argc || !argv[*i + 1][0]) {
+    cli_usage_error(cmd, "%s needs a value", opt);
+    return "";
+  }
+  return argv[++*i];
+}
+
+int cli_parse_table(const char *cmd, const cli_opt *table, size_t n, int argc, char **argv,
+                    int *i, void *args, size_t *which, int *bad)
+{
+  char flag[40];
+  for (size_t k = 0; k < n; k++) {
+    snprintf(flag, sizeof flag, "--%s", table[k].name);
+    const char *v = cli_opt_value(cmd, argc, argv, i, flag);
+    if (!v) continue;
+    char *dst = (char *)args + table[k].off;
+    *which = k;
+    if (!*v) *bad = 1;
+    else if (table[k].kind == 's') *(const char **)dst = v;
+    else if (table[k].kind == 'd') *bad = cli_parse_double(cmd, table[k].name, v, (double *)dst);
+    else if (table[k].kind == 'z') *bad = cli_parse_size(cmd, table[k].name, v, (size_t *)dst);
+    else *bad = cli_parse_seed(cmd, v, (uint64_t *)dst);
+    return 1;
+  }
   return 0;
 }

@@ -42,21 +42,6 @@ typedef struct {
   int check, without_replacement;
 } ds_args;
 
-/* "--opt value" or "--opt=value": returns the value and advances *i. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt)
-{
-  size_t n = strlen(opt);
-  const char *a = argv[*i];
-  if (strncmp(a, opt, n) != 0) return NULL;
-  if (a[n] != '=' && a[n] != '\0') return NULL;
-  if (a[n] == '=' && a[n + 1]) return a + n + 1;
-  if (a[n] == '=' || *i + 1 >= argc || !argv[*i + 1][0]) {
-    cli_usage_error(CMD, "%s needs a value", opt);
-    return "";
-  }
-  return argv[++*i];
-}
-
 static int parse_args(int argc, char **argv, ds_args *a)
 {
   *a = (ds_args){.per_class = 100, .resolution = 8, .split = "train", .prep = "opencv"};
@@ -65,17 +50,17 @@ static int parse_args(int argc, char **argv, ds_args *a)
     const char *v = NULL;
     if (strcmp(argv[i], "--check") == 0) a->check = 1;
     else if (strcmp(argv[i], "--without-replacement") == 0) a->without_replacement = 1;
-    else if ((v = opt_value(argc, argv, &i, "--data"))) a->data_dir = v;
-    else if ((v = opt_value(argc, argv, &i, "--load"))) a->load = v;
-    else if ((v = opt_value(argc, argv, &i, "--out"))) a->out = v;
-    else if ((v = opt_value(argc, argv, &i, "--classes"))) a->classes = v;
-    else if ((v = opt_value(argc, argv, &i, "--split"))) a->split = v;
-    else if ((v = opt_value(argc, argv, &i, "--prep"))) a->prep = v;
-    else if ((v = opt_value(argc, argv, &i, "--per-class"))) {
+    else if ((v = cli_opt_value(CMD, argc, argv, &i, "--data"))) a->data_dir = v;
+    else if ((v = cli_opt_value(CMD, argc, argv, &i, "--load"))) a->load = v;
+    else if ((v = cli_opt_value(CMD, argc, argv, &i, "--out"))) a->out = v;
+    else if ((v = cli_opt_value(CMD, argc, argv, &i, "--classes"))) a->classes = v;
+    else if ((v = cli_opt_value(CMD, argc, argv, &i, "--split"))) a->split = v;
+    else if ((v = cli_opt_value(CMD, argc, argv, &i, "--prep"))) a->prep = v;
+    else if ((v = cli_opt_value(CMD, argc, argv, &i, "--per-class"))) {
       if (!*v || cli_parse_size(CMD, "per-class", v, &a->per_class)) return 1;
-    } else if ((v = opt_value(argc, argv, &i, "--resolution"))) {
+    } else if ((v = cli_opt_value(CMD, argc, argv, &i, "--resolution"))) {
       if (!*v || cli_parse_size(CMD, "resolution", v, &a->resolution)) return 1;
-    } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
+    } else if ((v = cli_opt_value(CMD, argc, argv, &i, "--seed"))) {
       if (!*v || cli_parse_seed(CMD, v, &a->seed)) return 1;
     } else {
       cli_usage_error(CMD, "unknown option '%s'", argv[i]);

@@ -94,28 +94,7 @@ static void usage(FILE *out)
 
 /* ---- option parsing ---------------------------------------------------- */
 
-/* "--opt value" or "--opt=value": the value (advancing *i), "" after a
- * usage error, NULL if argv[*i] is another option. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt)
-{
-  size_t len = strlen(opt);
-  const char *a = argv[*i];
-  if (strncmp(a, opt, len) != 0 || (a[len] != '=' && a[len] != '\0')) return NULL;
-  if (a[len] == '=' && a[len + 1]) return a + len + 1;
-  if (a[len] == '=' || *i + 1 >= argc || !argv[*i + 1][0]) {
-    cli_usage_error(CMD, "%s needs a value", opt);
-    return "";
-  }
-  return argv[++*i];
-}
-
-typedef struct {
-  const char *name;
-  char kind; /* d double, z size, u u64, s string */
-  size_t off;
-} net_opt;
-
-static const net_opt opts[] = {
+static const cli_opt opts[] = {
   {"out", 's', offsetof(net_args, out)},          {"widths", 's', offsetof(net_args, widths)},
   {"activation", 's', offsetof(net_args, activation)},
   {"param", 's', offsetof(net_args, param)},      {"linearize", 's', offsetof(net_args, linearize)},
@@ -135,25 +114,6 @@ static const net_opt opts[] = {
   {"eps", 'd', offsetof(net_args, eps)},          {"runaway", 'd', offsetof(net_args, runaway)},
   {"seed", 'u', offsetof(net_args, seed)},
 };
-
-/* 1 if argv[*i] was a valued option (*bad set on a parse error). */
-static int parse_valued(int argc, char **argv, int *i, net_args *a, int *bad)
-{
-  char flag[32];
-  for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
-    snprintf(flag, sizeof flag, "--%s", opts[k].name);
-    const char *v = opt_value(argc, argv, i, flag);
-    if (!v) continue;
-    char *dst = (char *)a + opts[k].off;
-    if (!*v) *bad = 1;
-    else if (opts[k].kind == 's') *(const char **)dst = v;
-    else if (opts[k].kind == 'd') *bad = cli_parse_double(CMD, opts[k].name, v, (double *)dst);
-    else if (opts[k].kind == 'z') *bad = cli_parse_size(CMD, opts[k].name, v, (size_t *)dst);
-    else *bad = cli_parse_seed(CMD, v, (uint64_t *)dst); /* the only u64: --seed */
-    return 1;
-  }
-  return 0;
-}
 
 static int parse_flag(const char *arg, net_args *a)
 {
@@ -221,7 +181,10 @@ static int parse_args(int argc, char **argv, net_args *a)
   for (int i = 1; i < argc; i++) {
     int bad = 0;
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return -1;
-    if (!parse_flag(argv[i], a) && !parse_valued(argc, argv, &i, a, &bad))
+    size_t which;
+    if (!parse_flag(argv[i], a) &&
+        !cli_parse_table(CMD, opts, sizeof opts / sizeof opts[0], argc, argv, &i, a, &which,
+                         &bad))
       return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
     if (bad) return NZK_EXIT_USAGE;
   }

@@ -84,29 +84,7 @@ static void usage(FILE *out)
     "reported with its step and nothing is written (exit 1).\n");
 }
 
-/* "--opt value" or "--opt=value": the value (advancing *i), "" after a
- * usage error, NULL if argv[*i] is another option. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt)
-{
-  size_t len = strlen(opt);
-  const char *a = argv[*i];
-  if (strncmp(a, opt, len) != 0 || (a[len] != '=' && a[len] != '\0')) return NULL;
-  if (a[len] == '=' && a[len + 1]) return a + len + 1;
-  if (a[len] == '=' || *i + 1 >= argc || !argv[*i + 1][0]) {
-    cli_usage_error(CMD, "%s needs a value", opt);
-    return "";
-  }
-  return argv[++*i];
-}
-
-/* Numeric options: name, kind (d double, z size, u u64) and where to put it. */
-typedef struct {
-  const char *name;
-  char kind;
-  size_t off;
-} num_opt;
-
-static const num_opt num_opts[] = {
+static const cli_opt opts[] = {
   {"n", 'z', offsetof(train_args, n)},         {"d", 'z', offsetof(train_args, d)},
   {"steps", 'z', offsetof(train_args, steps)}, {"runs", 'z', offsetof(train_args, runs)},
   {"best-k", 'z', offsetof(train_args, best_k)},
@@ -115,48 +93,14 @@ static const num_opt num_opts[] = {
   {"feature-from", 'z', offsetof(train_args, feature_from)},
   {"noise", 'd', offsetof(train_args, noise)}, {"eta", 'd', offsetof(train_args, eta)},
   {"eps", 'd', offsetof(train_args, eps)},     {"runaway", 'd', offsetof(train_args, runaway)},
-  {"seed", 'u', offsetof(train_args, seed)},
+  {"seed", 'u', offsetof(train_args, seed)},   {"csv", 's', offsetof(train_args, csv)},
+  {"out", 's', offsetof(train_args, out)},     {"law", 's', offsetof(train_args, law)},
+  {"zeta-law", 's', offsetof(train_args, zeta_law)},
+  {"scheme", 's', offsetof(train_args, scheme)},
+  {"kernel", 's', offsetof(train_args, kernel)},
+  {"methods", 's', offsetof(train_args, methods)},
+  {"record", 's', offsetof(train_args, records)},
 };
-
-/* 1 if argv[*i] was a numeric option (*bad set on a parse error). */
-static int parse_numeric(int argc, char **argv, int *i, train_args *a, int *bad)
-{
-  char flag[32];
-  for (size_t k = 0; k < sizeof num_opts / sizeof num_opts[0]; k++) {
-    snprintf(flag, sizeof flag, "--%s", num_opts[k].name);
-    const char *v = opt_value(argc, argv, i, flag);
-    if (!v) continue;
-    char *dst = (char *)a + num_opts[k].off;
-    a->have_n |= num_opts[k].off == offsetof(train_args, n);
-    a->have_d |= num_opts[k].off == offsetof(train_args, d);
-    if (!*v) *bad = 1;
-    else if (num_opts[k].kind == 'd')
-      *bad = cli_parse_double(CMD, num_opts[k].name, v, (double *)dst);
-    else if (num_opts[k].kind == 'z')
-      *bad = cli_parse_size(CMD, num_opts[k].name, v, (size_t *)dst);
-    else
-      *bad = cli_parse_seed(CMD, v, (uint64_t *)dst); /* the only u64: --seed */
-    return 1;
-  }
-  return 0;
-}
-
-static int parse_text(int argc, char **argv, int *i, train_args *a, int *bad)
-{
-  struct { const char *flag; const char **dst; } t[] = {
-    {"--csv", &a->csv},       {"--out", &a->out},         {"--law", &a->law},
-    {"--zeta-law", &a->zeta_law}, {"--scheme", &a->scheme}, {"--kernel", &a->kernel},
-    {"--methods", &a->methods}, {"--record", &a->records},
-  };
-  for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
-    const char *v = opt_value(argc, argv, i, t[k].flag);
-    if (!v) continue;
-    *t[k].dst = v;
-    *bad = !*v;
-    return 1;
-  }
-  return 0;
-}
 
 /* --methods: comma-separated names into a->use; empty items and repeated
  * names are refused. */
@@ -220,8 +164,11 @@ static int parse_args(int argc, char **argv, train_args *a)
   for (int i = 1; i < argc; i++) {
     int bad = 0;
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return -1;
-    if (!parse_numeric(argc, argv, &i, a, &bad) && !parse_text(argc, argv, &i, a, &bad))
+    size_t k;
+    if (!cli_parse_table(CMD, opts, sizeof opts / sizeof opts[0], argc, argv, &i, a, &k, &bad))
       return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
+    a->have_n |= opts[k].off == offsetof(train_args, n);
+    a->have_d |= opts[k].off == offsetof(train_args, d);
     if (bad) return NZK_EXIT_USAGE;
   }
   if (!a->out) return cli_usage_error(CMD, "--out DIR is required");
