@@ -85,7 +85,8 @@ static void check_offset_affine(uint64_t seed)
   gsl_vector_view dv = gsl_vector_view_array(delta, p), wv = gsl_vector_view_array(want, n);
   gsl_blas_dgemv(CblasNoTrans, 1.0, J0, &dv.vector, 1.0, &wv.vector);
   nzk_model_forward(lin, th, fx.X, fl);
-  vt_abs(vt_max_abs_diff(fl, want, n), 0.0, 8.0 * (double)p * DBL_EPSILON * (vt_max_abs(want, n) + 1),
+  vt_abs(vt_max_abs_diff(fl, want, n), 0.0,
+         8.0 * (double)p * DBL_EPSILON * (vt_max_abs(want, n) + 1),
          "offset: f_lin(theta0 + delta) = f0 + J0 delta (p=%zu)", p);
 
   gsl_matrix *Jl = gsl_matrix_alloc(n, p);

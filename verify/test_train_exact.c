@@ -144,7 +144,8 @@ static void check_zo_exact(void)
       nzk_trainer_init(t, fx.theta0, 3);
       int ok_d = 1, ok_f = 1;
       double wd = 0, wf = 0;
-      for (int k = 0; k < 40; k++) check_zo_step(&fx, t, par.scheme, par.eta, par.eps, &ok_d, &ok_f, &wd, &wf);
+      for (int k = 0; k < 40; k++)
+        check_zo_step(&fx, t, par.scheme, par.eta, par.eps, &ok_d, &ok_f, &wd, &wf);
       vt_ok(ok_d, "%s %s eps=%g: d_u = u.(J^T r)/n over 40 steps (worst error/bound %.2g)",
             nzk_scheme_name(par.scheme), laws[l], par.eps, wd);
       vt_ok(ok_f, "%s %s eps=%g: f_{t+1} = f_t - (eta/n) K_t r_t (worst error/bound %.2g)",
