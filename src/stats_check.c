@@ -192,6 +192,35 @@ int nzk_check_kernel_moments(nzk_scheme scheme, const nzk_dir *z, const nzk_dir 
   return 0;
 }
 
+/* GSL_ERANGE when the kernel of these features and this law cannot be
+ * tested in double precision: the formula is not finite, its entries are
+ * so small that their squares (the variance sums) underflow, or the
+ * estimate or its standard error overflowed (the accumulated squares of
+ * kernel entries exceed DBL_MAX).  A z-test on such numbers would report
+ * an infinite statistic or a vacuous z = 0. */
+static int require_double_range(const gsl_matrix *F, const gsl_matrix *est, const gsl_matrix *se)
+{
+  double fmax_abs = 0.0;
+  for (size_t k = 0; k < F->size1 * F->size2; k++) {
+    size_t i = k / F->size2, j = k % F->size2;
+    double f = gsl_matrix_get(F, i, j), e = gsl_matrix_get(est, i, j);
+    double s = gsl_matrix_get(se, i, j);
+    if (!isfinite(f) || !isfinite(e) || !isfinite(s))
+      return NZK_FAIL(GSL_ERANGE, "the kernel's entries or their squares overflow double "
+                      "precision (entry %zu,%zu); rescale the direction law or the features",
+                      i, j);
+    if (fabs(f) > fmax_abs) fmax_abs = fabs(f);
+  }
+  if (fmax_abs == 0)
+    return NZK_FAIL(GSL_ERANGE, "the kernel formula is zero everywhere (features of zero "
+                    "norm, or entries below double precision): nothing to test");
+  if (fmax_abs < sqrt(DBL_MIN) * 1e8)
+    return NZK_FAIL(GSL_ERANGE, "the kernel's entries (largest %g) are too small for their "
+                    "squares to stay in double precision; rescale the direction law or the "
+                    "features", fmax_abs);
+  return 0;
+}
+
 int nzk_check_kernel(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z,
                      const nzk_dir *zeta, size_t n_draws, size_t batch, uint64_t seed,
                      double alpha, gsl_matrix *est, gsl_matrix *se, gsl_matrix *formula,
@@ -217,6 +246,8 @@ int nzk_check_kernel(nzk_scheme scheme, const gsl_matrix *J, const nzk_dir *z,
     return 0;
   }
   status = nzk_kernel_expected(scheme, J, z, zeta, formula);
+  if (status) return status;
+  status = require_double_range(formula, est, se);
   if (status) return status;
   return nzk_check_zscores(est, se, formula, scheme != NZK_SCHEME_PAIR, alpha, res);
 }

@@ -147,6 +147,8 @@ expect_error "unknown scheme"           --out "$TMP/err" --scheme sideways
 expect_error "unknown law"              --out "$TMP/err" --law cauchy
 expect_error "negative scale"           --out "$TMP/err" --law normal:scale=-1
 expect_error "zero scale"               --out "$TMP/err" --law uniform:scale=0
+expect_error "scale whose kernel overflows" --out "$TMP/err" --law normal:scale=1e200
+expect_error "scale whose kernel underflows" --out "$TMP/err" --law normal:scale=1e-200
 expect_error "nu out of range"          --out "$TMP/err" --law t:nu=-2
 expect_error "t without nu"             --out "$TMP/err" --law t:scale=2
 expect_error "non-numeric law value"    --out "$TMP/err" --law laplace:scale=big

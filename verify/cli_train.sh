@@ -129,6 +129,12 @@ check "rerun with fewer methods exits 0" $?
 [ "$(cd "$T/rerun" && ls | tr '\n' ' ')" = "f_fo.csv loss.csv summary.json " ]
 check "rerun leaves only its own files ($(cd "$T/rerun" && ls | tr '\n' ' '))" $?
 
+# --- a rerun that diverges leaves none of the previous run's files ---------
+"$NZK" train --out "$T/rerun" --steps 20 --eta 1e10 >/dev/null 2>&1
+check "a diverging rerun exits 1" $(($? != 1))
+[ -z "$(ls -A "$T/rerun")" ]
+check "a diverging rerun leaves no earlier result behind ($(ls -A "$T/rerun" | tr '\n' ' '))" $?
+
 # --- divergence: step named, exit 1, no files ----------------------------------
 diverge_case() { # diverge_case METHOD ETA
   rm -rf "$T/div"

@@ -248,7 +248,10 @@ static int compute(kernel_opts *o, kernel_run *r)
   double t0 = now_s();
   if (nzk_check_kernel(o->scheme, r->J, r->z, r->zeta, o->draws, o->batch, o->seed, o->alpha,
                        r->est, r->se, r->formula, &r->res))
-    return cli_library_error(CMD, NZK_EXIT_FAIL);
+    /* GSL_ERANGE: this law and these features leave double precision, an
+     * input the user must change (exit 2); anything else failed (exit 1). */
+    return cli_library_error(CMD, nzk_error_code() == GSL_ERANGE ? NZK_EXIT_USAGE
+                                                                  : NZK_EXIT_FAIL);
   r->elapsed_s = now_s() - t0;
   const nzk_verdict v = r->res.verdict;
   if (o->perturb != 0.0 && (v == NZK_VERDICT_PASS || v == NZK_VERDICT_FAIL)) {

@@ -658,6 +658,9 @@ int cmd_train(int argc, char **argv)
   if (code) return code;
   train_data D = {0};
   train_ctx c = {.a = &a, .D = &D};
+  /* A rerun that fails must not leave the previous run's files looking like
+   * its own result: clear them before any work, not just before writing. */
+  remove_previous(a.out);
   code = load_data(&a, &D);
   if (!code) code = setup(&c);
   if (!code) code = run_methods(&c);
