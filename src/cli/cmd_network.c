@@ -38,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -978,7 +980,11 @@ int cmd_network(int argc, char **argv)
   }
   if (st || (st = make_choice(&a, &c))) return st;
   /* an output folder that cannot be made is an I/O error: exit 1 (README) */
+  struct stat st_out;
+  int existed = stat(a.out, &st_out) == 0;
   if (nzk_mkdir_p(a.out)) return cli_library_error(CMD, NZK_EXIT_FAIL);
   remove_previous(a.out);
-  return a.sweep ? run_sweep(&a, &c) : run_single(&a, &c);
+  int code = a.sweep ? run_sweep(&a, &c) : run_single(&a, &c);
+  if (code && !existed) rmdir(a.out); /* a folder this run made, left empty: remove it */
+  return code;
 }
