@@ -243,3 +243,38 @@ json_t *nzk_json_matrix(const gsl_matrix *M)
   }
   return rows;
 }
+
+size_t nzk_csv_feature_count(size_t cols, size_t target_col, size_t feature_from)
+{
+  size_t d = 0;
+  for (size_t j = feature_from; j < cols; j++) d += j != target_col;
+  return d;
+}
+
+int nzk_csv_split_xy(const gsl_matrix *M, size_t target_col, size_t feature_from,
+                     const char *name, gsl_matrix **X, gsl_vector **y)
+{
+  const size_t n = M->size1, cols = M->size2;
+  const size_t d = nzk_csv_feature_count(cols, target_col, feature_from);
+  *X = NULL;
+  *y = NULL;
+  if (target_col >= cols || d == 0)
+    return NZK_FAIL(GSL_EBADLEN, "%s has %zu columns: target column %zu and features from "
+                    "column %zu leave no target or no feature", name, cols, target_col,
+                    feature_from);
+  *X = gsl_matrix_alloc(n, d);
+  *y = gsl_vector_alloc(n);
+  if (!*X || !*y) {
+    gsl_matrix_free(*X);
+    gsl_vector_free(*y);
+    *X = NULL;
+    *y = NULL;
+    return NZK_FAIL(GSL_ENOMEM, "%s: out of memory for %zu x %zu features", name, n, d);
+  }
+  for (size_t i = 0; i < n; i++) {
+    gsl_vector_set(*y, i, gsl_matrix_get(M, i, target_col));
+    for (size_t j = feature_from, k = 0; j < cols; j++)
+      if (j != target_col) gsl_matrix_set(*X, i, k++, gsl_matrix_get(M, i, j));
+  }
+  return 0;
+}

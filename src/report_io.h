@@ -39,6 +39,15 @@ int nzk_csv_write_matrix(const char *path, const char *header, const gsl_matrix 
  * GSL_EFAILED with "file:line:column: reason" on any bad cell. */
 int nzk_csv_read_matrix(const char *path, gsl_matrix **M);
 
+/* Split a CSV matrix M (n x cols) into targets y = column target_col and
+ * features X = the columns from feature_from on, target column excluded, in
+ * order.  *X (n x d) and *y (n) are allocated.  GSL_EBADLEN (with a reason
+ * naming `name`) when target_col is out of range or no feature is left. */
+int nzk_csv_split_xy(const gsl_matrix *M, size_t target_col, size_t feature_from,
+                     const char *name, gsl_matrix **X, gsl_vector **y);
+/* Number of feature columns nzk_csv_split_xy would give. */
+size_t nzk_csv_feature_count(size_t cols, size_t target_col, size_t feature_from);
+
 /* Write a JSON document (pretty-printed, keys in insertion order). */
 int nzk_json_write(const char *path, const json_t *doc);
 /* A JSON array of the matrix rows. */

@@ -346,21 +346,17 @@ static int load_data(const net_args *a, size_t d, net_data *D)
   }
   gsl_matrix *M;
   if (nzk_csv_read_matrix(a->csv, &M)) return cli_library_error(CMD, NZK_EXIT_USAGE);
-  const size_t cols = M->size2, n = M->size1;
-  size_t nf = 0;
-  for (size_t j = a->feature_from; j < cols; j++) nf += j != a->target_col;
+  const size_t cols = M->size2;
+  size_t nf = nzk_csv_feature_count(cols, a->target_col, a->feature_from);
   if (a->target_col >= cols || nf != d) {
     gsl_matrix_free(M);
     return cli_usage_error(CMD, "the input width %zu does not match %s: %zu columns give %zu "
                            "feature columns (--target-col %zu, --feature-from %zu)", d, a->csv,
                            cols, a->target_col >= cols ? 0 : nf, a->target_col, a->feature_from);
   }
-  D->X = gsl_matrix_alloc(n, d);
-  D->y = gsl_vector_alloc(n);
-  for (size_t i = 0; i < n; i++) {
-    gsl_vector_set(D->y, i, gsl_matrix_get(M, i, a->target_col));
-    for (size_t j = a->feature_from, k = 0; j < cols; j++)
-      if (j != a->target_col) gsl_matrix_set(D->X, i, k++, gsl_matrix_get(M, i, j));
+  if (nzk_csv_split_xy(M, a->target_col, a->feature_from, a->csv, &D->X, &D->y)) {
+    gsl_matrix_free(M);
+    return cli_library_error(CMD, NZK_EXIT_FAIL);
   }
   snprintf(D->source, sizeof D->source, "%s (target column %zu, %zu feature columns from %zu)",
            a->csv, a->target_col, d, a->feature_from);

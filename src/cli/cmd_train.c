@@ -215,26 +215,16 @@ static int load_csv(const train_args *a, train_data *D)
   gsl_matrix *M;
   if (nzk_csv_read_matrix(a->csv, &M)) return cli_library_error(CMD, NZK_EXIT_USAGE);
   const size_t cols = M->size2, n = M->size1;
-  size_t d = 0;
-  for (size_t j = a->feature_from; j < cols; j++) d += j != a->target_col;
+  size_t d = nzk_csv_feature_count(cols, a->target_col, a->feature_from);
   if ((a->have_n && a->n != n) || (a->have_d && a->d != d)) {
     gsl_matrix_free(M);
     return cli_usage_error(CMD, "%s gives n = %zu examples and d = %zu features but --n %zu / "
                            "--d %zu were given", a->csv, n, d, a->have_n ? a->n : n,
                            a->have_d ? a->d : d);
   }
-  if (a->target_col >= cols || d == 0) {
+  if (nzk_csv_split_xy(M, a->target_col, a->feature_from, a->csv, &D->X, &D->y)) {
     gsl_matrix_free(M);
-    return cli_usage_error(CMD, "%s has %zu columns: --target-col %zu and --feature-from %zu "
-                           "leave no target or no feature", a->csv, cols, a->target_col,
-                           a->feature_from);
-  }
-  D->X = gsl_matrix_alloc(n, d);
-  D->y = gsl_vector_alloc(n);
-  for (size_t i = 0; i < n; i++) {
-    gsl_vector_set(D->y, i, gsl_matrix_get(M, i, a->target_col));
-    for (size_t j = a->feature_from, k = 0; j < cols; j++)
-      if (j != a->target_col) gsl_matrix_set(D->X, i, k++, gsl_matrix_get(M, i, j));
+    return cli_library_error(CMD, NZK_EXIT_USAGE);
   }
   snprintf(D->source, sizeof D->source, "%s (target column %zu, %zu feature columns from %zu)",
            a->csv, a->target_col, d, a->feature_from);
