@@ -199,7 +199,8 @@ int nzk_results_check_dir(const char *dir)
   if (nzk_path_join(path, sizeof path, dir, "results.json")) return GSL_EFAILED;
   json_t *doc = json_load_file(path, 0, &jerr);
   if (!doc)
-    return NZK_FAIL(GSL_EFAILED, "%s:%d: %s", path, jerr.line, jerr.text);
+    return jerr.line > 0 ? NZK_FAIL(GSL_EFAILED, "%s:%d: %s", path, jerr.line, jerr.text)
+                         : NZK_FAIL(GSL_EFAILED, "%s: %s", path, jerr.text);
   size_t n_figures = 0;
   int status = nzk_results_validate(doc);
   if (!status) status = check_outputs(doc, dir, &n_figures);
