@@ -18,20 +18,7 @@
 # Usage: bash cli_network.sh path/to/nzk
 set -u
 NZK=${1:?usage: cli_network.sh path/to/nzk}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-check() { # check DESCRIPTION EXIT-STATUS-OF-CONDITION
-  if [ "$2" = 0 ]; then
-    echo "PASS: $1"
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $1"
-    fail=$((fail + 1))
-  fi
-}
+. "$(dirname "$0")/clilib.sh"
 
 # --- happy path: 2-16-16-1 tanh, NTK parametrisation, three methods --------
 O="$T/run"
@@ -174,5 +161,4 @@ check "divergence: exit 1, the step named, nothing written (rc $rc: $(head -1 "$
 [ $? -eq 0 ] && grep -q "sweep-width" "$T/out"
 check "--help describes the sweep" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

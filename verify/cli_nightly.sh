@@ -19,20 +19,7 @@ BUILD=$(cd "$(dirname "$NZK")" && pwd)
 SRC=${NZK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 NIGHTLY="$SRC/scripts/nightly"
 HARNESS="$BUILD/bench/nzk_bench"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-check() { # check DESCRIPTION CONDITION-EXIT-STATUS
-  if [ "$2" = 0 ]; then
-    echo "PASS: $1"
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $1"
-    fail=$((fail + 1))
-  fi
-}
+. "$(dirname "$0")/clilib.sh"
 
 nightly() { # nightly OUT-FOLDER: smallest run into $T/root
   bash "$NIGHTLY" --build-dir "$BUILD" --no-build --smallest --no-ctest --no-reproduce \
@@ -168,5 +155,4 @@ check "--size huge is refused with exit 2 and one line (got $rc)" \
 rc=$?
 check "report on a folder without bench.json exits 1 (got $rc)" $((rc != 1))
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

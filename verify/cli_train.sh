@@ -14,20 +14,7 @@
 # Usage: bash cli_train.sh path/to/nzk
 set -u
 NZK=${1:?usage: cli_train.sh path/to/nzk}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-check() { # check DESCRIPTION EXIT-STATUS-OF-CONDITION
-  if [ "$2" = 0 ]; then
-    echo "PASS: $1"
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $1"
-    fail=$((fail + 1))
-  fi
-}
+. "$(dirname "$0")/clilib.sh"
 
 # --- happy path: paper's degree-2 setting, 1200 steps, 3 ZO runs ------------
 O="$T/run"
@@ -158,5 +145,4 @@ check "unwritable --out: exit 1 with one line (got $rc: $(head -c 100 "$T/err"))
 "$NZK" train --help >/dev/null
 check "--help exits 0" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
