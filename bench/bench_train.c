@@ -167,14 +167,7 @@ static int zo_row(nzk_model *model, const char *name, size_t n, const bench_opts
   zo_arg a = {model, t, X, theta, f, o->steps, t ? nzk_trainer_init(t, theta, 0) : GSL_EINVAL};
   if (a.status) {
     fprintf(stderr, "bench_train: %s: trainer setup failed: %s\n", name, nzk_error_message());
-    nzk_trainer_free(t);
-    nzk_dir_free(z);
-    gsl_rng_free(r);
-    gsl_matrix_free(X);
-    gsl_vector_free(y);
-    free(theta);
-    free(f);
-    return 1;
+    goto cleanup;
   }
 
   const int reps = o->repeats > ZO_MIN_REPEATS ? o->repeats : ZO_MIN_REPEATS;
@@ -200,6 +193,7 @@ static int zo_row(nzk_model *model, const char *name, size_t n, const bench_opts
            strncmp(name, "mlp", 3) == 0 ? "mlp" : "linear", n, p);
   bench_record_ratio("train", fig, ratio, BENCH_LOWER_IS_BETTER, params);
 
+cleanup:
   nzk_trainer_free(t);
   nzk_dir_free(z);
   gsl_rng_free(r);
